@@ -1,0 +1,276 @@
+//! Folder benchmarks: every image of every dataset through every method and codec setting,
+//! averaged per dataset the way the papers report them (mean of per-image PSNR/SSIM).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::codec::Codec;
+use crate::error::{EngineError, Result};
+use crate::image_io::{load_image, LoadOptions};
+use crate::methods::Method;
+use crate::pipeline::Pipeline;
+use crate::rescaler::UpscaleOptions;
+
+const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
+
+#[derive(Clone)]
+pub struct BenchConfig {
+    pub datasets: Vec<PathBuf>,
+    pub codecs: Vec<Codec>,
+    pub methods: Vec<Method>,
+    pub options: UpscaleOptions,
+    pub load: LoadOptions,
+}
+
+/// One cell group of a paper table: a dataset × method × codec setting, averaged over images.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub dataset: String,
+    pub method: String,
+    pub scale: u32,
+    pub codec: String,
+    pub quality: Option<u8>,
+    pub images: usize,
+    pub psnr_y: f64,
+    pub ssim_y: f64,
+    pub psnr_rgb: f64,
+    pub ssim_rgb: f64,
+    /// Bits per HR pixel of the compressed LR; absent without compression.
+    pub bpp: Option<f64>,
+}
+
+/// Where a running benchmark is, for progress bars.
+#[derive(Debug, Clone)]
+pub struct BenchProgress {
+    pub done: usize,
+    pub total: usize,
+    pub current: PathBuf,
+}
+
+/// Image files directly inside `dir`, sorted by name so runs are reproducible.
+pub fn dataset_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), source })?;
+    let mut images: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.is_file()
+                && path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    images.sort();
+    if images.is_empty() {
+        return Err(EngineError::InvalidArgument(format!("{}: no images in this folder", dir.display())));
+    }
+    Ok(images)
+}
+
+fn dataset_name(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string())
+}
+
+pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress)) -> Result<Vec<BenchRow>> {
+    let runnable: Vec<_> = config
+        .methods
+        .iter()
+        .map(|m| m.rescaler.clone().map(|r| (m, r)).map_err(|why| EngineError::InvalidArgument(format!("{}: {why}", m.label))))
+        .collect::<Result<_>>()?;
+    let datasets: Vec<(String, Vec<PathBuf>)> =
+        config.datasets.iter().map(|d| Ok((dataset_name(d), dataset_images(d)?))).collect::<Result<_>>()?;
+    let total = datasets.iter().map(|(_, images)| images.len()).sum();
+    let mut done = 0;
+    let mut rows = Vec::new();
+
+    for (name, images) in &datasets {
+        // sums[method][codec] accumulates per-image metrics.
+        let mut sums = vec![vec![Sums::default(); config.codecs.len()]; runnable.len()];
+        for path in images {
+            progress(&BenchProgress { done, total, current: path.clone() });
+            let loaded = load_image(path, &config.load)?;
+            let mut pipeline = Pipeline::new(loaded.rgb);
+            for (m, (method, rescaler)) in runnable.iter().enumerate() {
+                for (c, codec) in config.codecs.iter().enumerate() {
+                    let out = pipeline.run(&method.key, rescaler.as_ref(), *codec, &config.options)?;
+                    sums[m][c].add(&out.metrics, out.bits_per_pixel);
+                }
+            }
+            done += 1;
+        }
+        for (m, (method, rescaler)) in runnable.iter().enumerate() {
+            for (c, codec) in config.codecs.iter().enumerate() {
+                let s = &sums[m][c];
+                let n = images.len() as f64;
+                rows.push(BenchRow {
+                    dataset: name.clone(),
+                    method: method.label.clone(),
+                    scale: rescaler.scale(),
+                    codec: codec_family(codec).to_string(),
+                    quality: codec.quality().map(|q| q.get()),
+                    images: images.len(),
+                    psnr_y: s.psnr_y / n,
+                    ssim_y: s.ssim_y / n,
+                    psnr_rgb: s.psnr_rgb / n,
+                    ssim_rgb: s.ssim_rgb / n,
+                    bpp: (*codec != Codec::None).then(|| s.bpp / n),
+                });
+            }
+        }
+    }
+    progress(&BenchProgress { done, total, current: PathBuf::new() });
+    Ok(rows)
+}
+
+pub fn codec_family(codec: &Codec) -> &'static str {
+    match codec {
+        Codec::None => "none",
+        Codec::Jpeg { .. } => "jpeg",
+        Codec::Webp { .. } => "webp",
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    psnr_y: f64,
+    ssim_y: f64,
+    psnr_rgb: f64,
+    ssim_rgb: f64,
+    bpp: f64,
+}
+
+impl Sums {
+    fn add(&mut self, m: &crate::metrics::Metrics, bpp: f64) {
+        self.psnr_y += m.psnr_y;
+        self.ssim_y += m.ssim_y;
+        self.psnr_rgb += m.psnr_rgb;
+        self.ssim_rgb += m.ssim_rgb;
+        self.bpp += bpp;
+    }
+}
+
+/// Which channel a table shows; the papers' headline numbers are on Y.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Y,
+    Rgb,
+}
+
+/// The papers' layout: one block per dataset, a row per method, a column per codec setting,
+/// cells "PSNR / SSIM", and a last row with the bits per pixel of each setting.
+pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
+    let mut out = String::new();
+    let mut datasets: Vec<&str> = Vec::new();
+    for row in rows {
+        if !datasets.contains(&row.dataset.as_str()) {
+            datasets.push(&row.dataset);
+        }
+    }
+    for dataset in datasets {
+        let in_set: Vec<&BenchRow> = rows.iter().filter(|r| r.dataset == dataset).collect();
+        let mut settings: Vec<(String, Option<u8>)> = Vec::new();
+        let mut methods: Vec<&str> = Vec::new();
+        for r in &in_set {
+            let setting = (r.codec.clone(), r.quality);
+            if !settings.contains(&setting) {
+                settings.push(setting);
+            }
+            if !methods.contains(&r.method.as_str()) {
+                methods.push(&r.method);
+            }
+        }
+        let scale = in_set.first().map(|r| r.scale).unwrap_or(0);
+        let images = in_set.first().map(|r| r.images).unwrap_or(0);
+        let channel_name = match channel {
+            Channel::Y => "Y",
+            Channel::Rgb => "RGB",
+        };
+        out.push_str(&format!("{dataset} ({images} images), x{scale}, PSNR (dB) / SSIM on {channel_name}\n"));
+        let headers: Vec<String> = settings
+            .iter()
+            .map(|(codec, q)| match q {
+                Some(q) => format!("{} QF {q}", codec.to_uppercase()),
+                None => codec.to_string(),
+            })
+            .collect();
+        let method_width = methods.iter().map(|m| m.len()).max().unwrap_or(6).max(6);
+        let cell_width = 16;
+        out.push_str(&format!("{:<method_width$}", "method"));
+        for h in &headers {
+            out.push_str(&format!(" | {h:>cell_width$}"));
+        }
+        out.push('\n');
+        out.push_str(&"-".repeat(method_width + headers.len() * (cell_width + 3)));
+        out.push('\n');
+        for method in &methods {
+            out.push_str(&format!("{method:<method_width$}"));
+            for setting in &settings {
+                let cell = in_set
+                    .iter()
+                    .find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)
+                    .map(|r| {
+                        let (p, s) = match channel {
+                            Channel::Y => (r.psnr_y, r.ssim_y),
+                            Channel::Rgb => (r.psnr_rgb, r.ssim_rgb),
+                        };
+                        format!("{p:.2} / {s:.4}")
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!(" | {cell:>cell_width$}"));
+            }
+            out.push('\n');
+        }
+        for method in &methods {
+            let bpps: Vec<String> = settings
+                .iter()
+                .map(|setting| {
+                    in_set
+                        .iter()
+                        .find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)
+                        .and_then(|r| r.bpp)
+                        .map(|b| format!("{b:.4}"))
+                        .unwrap_or_else(|| "-".into())
+                })
+                .collect();
+            if bpps.iter().any(|b| b != "-") {
+                out.push_str(&format!("{:<method_width$}", format!("bpp {method}")));
+                for b in &bpps {
+                    out.push_str(&format!(" | {b:>cell_width$}"));
+                }
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn format_csv(rows: &[BenchRow]) -> String {
+    let mut out = String::from("dataset,method,scale,codec,quality,images,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{}\n",
+            csv_field(&r.dataset),
+            csv_field(&r.method),
+            r.scale,
+            r.codec,
+            r.quality.map(|q| q.to_string()).unwrap_or_default(),
+            r.images,
+            r.psnr_y,
+            r.ssim_y,
+            r.psnr_rgb,
+            r.ssim_rgb,
+            r.bpp.map(|b| format!("{b:.6}")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}

@@ -1,0 +1,380 @@
+//! The command line: a thin shell over the engine. Errors are reported with anyhow here.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rescale_lab::bench::{self, BenchConfig, Channel};
+use rescale_lab::codec::{Codec, Quality};
+use rescale_lab::image_io::{self, LoadOptions, DEFAULT_MAX_MEGAPIXELS};
+use rescale_lab::methods::{self, Method, MethodKind};
+use rescale_lab::pipeline::{MethodOutput, Pipeline};
+use rescale_lab::rescaler::UpscaleOptions;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rescale-lab",
+    version,
+    about = "Downscale, compress and upscale images with Bicubic, IRN and SAIN; compare them.",
+    long_about = "Without a subcommand, opens the desktop app on a bundled sample image."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Rescale one image with one method and write the LR, the compressed LR and the result.
+    Run(RunArgs),
+    /// Benchmark folders of images into the papers' tables.
+    Bench(BenchArgs),
+    /// Time the networks' downscale and upscale at several sizes.
+    Speed(SpeedArgs),
+    /// Open the desktop app (the default when no subcommand is given).
+    Gui(GuiArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum CodecName {
+    None,
+    Jpeg,
+    Webp,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Scale factor.
+    #[arg(long, default_value_t = 2, value_parser = parse_scale)]
+    pub scale: u32,
+    /// Lossy codec applied to the LR image.
+    #[arg(long, value_enum, default_value_t = CodecName::Jpeg)]
+    pub codec: CodecName,
+    /// Latent temperature of IRN/SAIN (0 = deterministic).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Seed of the latent draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Compute device for the networks: cpu, cuda, cuda:N or metal.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Weights for IRN (.pth or .safetensors); default: the shipped model for the scale.
+    #[arg(long)]
+    pub irn_weights: Option<PathBuf>,
+    /// Weights for SAIN (.pth or .safetensors); default: the shipped model for scale and codec.
+    #[arg(long)]
+    pub sain_weights: Option<PathBuf>,
+    /// Largest image accepted, in megapixels.
+    #[arg(long, default_value_t = DEFAULT_MAX_MEGAPIXELS)]
+    pub max_megapixels: f64,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The image to rescale.
+    pub image: PathBuf,
+    /// bicubic, irn or sain.
+    #[arg(long, default_value = "bicubic")]
+    pub method: String,
+    /// Weights file for --method irn|sain (overrides --irn-weights/--sain-weights).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Encoder quality 1–100 (ignored with --codec none).
+    #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: u8,
+    /// Output folder (created if missing).
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Replace output files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the metrics as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Dataset folders (each one a table block), e.g. ../shared/data/eval/Set5.
+    #[arg(long, num_args = 1.., required = true)]
+    pub data: Vec<PathBuf>,
+    /// Comma-separated methods: bicubic, irn, sain.
+    #[arg(long, default_value = "bicubic", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// Comma-separated qualities (ignored with --codec none).
+    #[arg(long, default_value = "30,50,70,80,90", value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: Vec<u8>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Report RGB metrics instead of Y in the table.
+    #[arg(long)]
+    pub rgb: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SpeedArgs {
+    /// Comma-separated square sizes (HR side, pixels).
+    #[arg(long, default_value = "256,512,1024", value_delimiter = ',')]
+    pub sizes: Vec<u32>,
+    /// Weights files to time; default: every shipped model.
+    #[arg(long, num_args = 1..)]
+    pub weights: Vec<PathBuf>,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct GuiArgs {
+    /// Images to open.
+    pub images: Vec<PathBuf>,
+    /// Render the window once the first results are in, save it as PNG and exit.
+    #[arg(long)]
+    pub screenshot: Option<PathBuf>,
+}
+
+fn parse_scale(text: &str) -> std::result::Result<u32, String> {
+    match text {
+        "2" => Ok(2),
+        "4" => Ok(4),
+        _ => Err(format!("scale must be 2 or 4, got '{text}'")),
+    }
+}
+
+impl CommonArgs {
+    fn codecs(&self, qualities: &[u8]) -> Result<Vec<Codec>> {
+        if self.codec == CodecName::None {
+            return Ok(vec![Codec::None]);
+        }
+        if qualities.is_empty() {
+            bail!("--quality needs at least one value");
+        }
+        qualities.iter().map(|&q| self.codec_at(q)).collect()
+    }
+
+    fn codec_at(&self, quality: u8) -> Result<Codec> {
+        let quality = Quality::new(quality)?;
+        Ok(match self.codec {
+            CodecName::None => Codec::None,
+            CodecName::Jpeg => Codec::Jpeg { quality },
+            CodecName::Webp => Codec::Webp { quality },
+        })
+    }
+
+    fn codec_family(&self) -> &'static str {
+        match self.codec {
+            CodecName::None => "none",
+            CodecName::Jpeg => "jpeg",
+            CodecName::Webp => "webp",
+        }
+    }
+
+    fn upscale_options(&self) -> Result<UpscaleOptions> {
+        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
+            bail!("--temperature must be a number ≥ 0, got {}", self.temperature);
+        }
+        Ok(UpscaleOptions { temperature: self.temperature, seed: self.seed })
+    }
+
+    fn load_options(&self) -> Result<LoadOptions> {
+        if !(self.max_megapixels > 0.0) {
+            bail!("--max-megapixels must be positive");
+        }
+        Ok(LoadOptions { max_megapixels: self.max_megapixels })
+    }
+
+    fn device(&self) -> Device {
+        select_device(&self.device)
+    }
+
+    /// Resolves a method name to a runnable method, or an error saying why it can't run.
+    fn method(&self, kind: MethodKind, weights: Option<&Path>, device: &Device) -> Result<Method> {
+        let weights = weights.or(match kind {
+            MethodKind::Irn => self.irn_weights.as_deref(),
+            MethodKind::Sain => self.sain_weights.as_deref(),
+            MethodKind::Bicubic => None,
+        });
+        let method = match (kind, weights) {
+            (MethodKind::Bicubic, _) => Method::bicubic(self.scale),
+            (_, Some(path)) => {
+                let method = methods::load_network(path, device)?;
+                if method.kind != kind {
+                    bail!("{}: this is a {} checkpoint, not {}", path.display(), method.kind.label(), kind.label());
+                }
+                method
+            }
+            (_, None) => methods::default_method(kind, self.scale, self.codec_family(), device),
+        };
+        if let Err(why) = &method.rescaler {
+            bail!("{} is not available: {why}", method.label);
+        }
+        let scale = method.rescaler.as_ref().map(|r| r.scale()).unwrap_or(self.scale);
+        if scale != self.scale {
+            bail!("{} is a ×{scale} model but --scale is {}", method.label, self.scale);
+        }
+        Ok(method)
+    }
+}
+
+fn select_device(spec: &str) -> Device {
+    // TODO(lead): switch to rescale_lab::device::select_device once it lands.
+    if spec != "cpu" {
+        eprintln!("warning: device '{spec}' is not available in this build; using the CPU");
+    }
+    Device::Cpu
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let common = &args.common;
+    let device = common.device();
+    let kind = MethodKind::parse(&args.method)?;
+    let method = common.method(kind, args.weights.as_deref(), &device)?;
+    let rescaler = method.rescaler.clone().map_err(anyhow::Error::msg)?;
+    let codec = common.codec_at(args.quality)?;
+    let options = common.upscale_options()?;
+
+    let loaded = image_io::load_image(&args.image, &common.load_options()?)?;
+    for warning in &loaded.warnings {
+        eprintln!("warning: {}: {warning}", args.image.display());
+    }
+    let mut pipeline = Pipeline::new(loaded.rgb);
+    let (_, crop) = pipeline.hr(common.scale)?;
+    if crop.changed() {
+        eprintln!(
+            "note: cropped {}x{} to {}x{} (a multiple of the scale, as the papers do)",
+            crop.original.0, crop.original.1, crop.cropped.0, crop.cropped.1
+        );
+    }
+    let output = pipeline.run(&method.key, rescaler.as_ref(), codec, &options)?;
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the output folder", args.out.display()))?;
+    let stem = args.image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let base = format!("{stem}_x{}_{}", common.scale, args.method.to_ascii_lowercase());
+    let files = [
+        (args.out.join(format!("{base}_lr.png")), png_bytes(&output.lr)?),
+        (args.out.join(format!("{base}_lr_{}.{}", codec.label(), codec.extension())), output.compressed.bytes.clone()),
+        (args.out.join(format!("{base}_{}_sr.png", codec.label())), png_bytes(&output.reconstruction)?),
+    ];
+    if !args.force {
+        if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+            bail!("{}: already exists; pass --force to replace it", path.display());
+        }
+    }
+    for (path, bytes) in &files {
+        std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+
+    if args.json {
+        let report = serde_json::json!({
+            "image": args.image,
+            "method": output.method,
+            "scale": output.scale,
+            "codec": codec.label(),
+            "lr_bytes": output.compressed_bytes(),
+            "bpp": output.bits_per_pixel,
+            "metrics": output.metrics,
+            "timings_ms": timings_ms(&output),
+            "files": files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_run_report(&output, &files.iter().map(|(p, _)| p.as_path()).collect::<Vec<_>>());
+    }
+    Ok(())
+}
+
+fn png_bytes(image: &image::RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
+    Ok(bytes)
+}
+
+fn timings_ms(output: &MethodOutput) -> serde_json::Value {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    serde_json::json!({
+        "downscale": ms(output.timings.downscale),
+        "codec": ms(output.timings.codec),
+        "upscale": ms(output.timings.upscale),
+        "metrics": ms(output.timings.metrics),
+    })
+}
+
+fn print_run_report(output: &MethodOutput, files: &[&Path]) {
+    let m = &output.metrics;
+    println!("method      {} x{}", output.method, output.scale);
+    println!("codec       {} ({} bytes, {:.4} bpp)", output.codec.label(), output.compressed_bytes(), output.bits_per_pixel);
+    println!("PSNR-Y      {:.3} dB", m.psnr_y);
+    println!("SSIM-Y      {:.4}", m.ssim_y);
+    println!("PSNR-RGB    {:.3} dB", m.psnr_rgb);
+    println!("SSIM-RGB    {:.4}", m.ssim_rgb);
+    let t = &output.timings;
+    println!(
+        "time        downscale {:.0} ms, codec {:.0} ms, upscale {:.0} ms, metrics {:.0} ms",
+        t.downscale.as_secs_f64() * 1e3,
+        t.codec.as_secs_f64() * 1e3,
+        t.upscale.as_secs_f64() * 1e3,
+        t.metrics.as_secs_f64() * 1e3
+    );
+    for file in files {
+        println!("wrote       {}", file.display());
+    }
+}
+
+pub fn bench(args: BenchArgs) -> Result<()> {
+    let common = &args.common;
+    let device = common.device();
+    let methods = args
+        .methods
+        .iter()
+        .map(|name| common.method(MethodKind::parse(name)?, None, &device))
+        .collect::<Result<Vec<_>>>()?;
+    let config = BenchConfig {
+        datasets: args.data.clone(),
+        codecs: common.codecs(&args.quality)?,
+        methods,
+        options: common.upscale_options()?,
+        load: common.load_options()?,
+    };
+    let bar = (!args.quiet).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} images  {elapsed_precise}  {msg}")
+                .expect("static template"),
+        );
+        bar
+    });
+    let start = Instant::now();
+    let rows = bench::run_bench(&config, |p| {
+        if let Some(bar) = &bar {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(p.current.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        eprintln!("benchmarked in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    match args.format {
+        OutputFormat::Table => print!("{}", bench::format_table(&rows, if args.rgb { Channel::Rgb } else { Channel::Y })),
+        OutputFormat::Csv => print!("{}", bench::format_csv(&rows)),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! rescale-lab engine: image I/O, MATLAB-style bicubic, JPEG/WebP as Pillow does them, the
+//! papers' metrics, the IRN and SAIN networks in candle, and the pipeline that chains them.
+//! No GUI code lives here (the `gui` module is the desktop shell and only depends on the rest).
+
+pub mod bench;
+pub mod bicubic;
+pub mod codec;
+pub mod error;
+pub mod image_io;
+pub mod methods;
+pub mod metrics;
+pub mod modcrop;
+pub mod pipeline;
+pub mod rescaler;
+
+pub use bicubic::Bicubic;
+pub use codec::{Codec, Compressed, Quality};
+pub use error::{EngineError, Result};
+pub use metrics::Metrics;
+pub use rescaler::{Rescaler, UpscaleOptions};

@@ -1,0 +1,20 @@
+mod cli;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        Some(cli::Command::Run(a)) => cli::run(a),
+        Some(cli::Command::Bench(a)) => cli::bench(a),
+        Some(cli::Command::Speed(_)) => Err(anyhow::anyhow!("speed: not wired yet")),
+        Some(cli::Command::Gui(_)) | None => Err(anyhow::anyhow!("gui: not wired yet")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

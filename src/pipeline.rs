@@ -1,0 +1,215 @@
+//! The experiment chain: HR → modcrop → downscale → round to 8 bits → codec → upscale → metrics.
+//!
+//! Each stage's output is cached, keyed by exactly what it depends on, so moving the quality
+//! slider re-runs only codec → upscale → metrics, and changing the latent seed or temperature
+//! re-runs only upscale → metrics.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::codec::{Codec, Compressed};
+use crate::error::{EngineError, Result};
+use crate::image_io::{to_f32, to_u8};
+use crate::metrics::{self, Metrics};
+use crate::modcrop::{modcrop, Modcrop};
+use crate::rescaler::{Rescaler, UpscaleOptions};
+
+/// Wall time of each stage. A stage served from the cache reports the time it took when it ran.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StageTimings {
+    pub downscale: Duration,
+    pub codec: Duration,
+    pub upscale: Duration,
+    pub metrics: Duration,
+}
+
+impl StageTimings {
+    pub fn total(&self) -> Duration {
+        self.downscale + self.codec + self.upscale + self.metrics
+    }
+}
+
+/// Which stages were computed for this result (false: served from the cache).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StagesRun {
+    pub downscale: bool,
+    pub codec: bool,
+    pub upscale: bool,
+}
+
+/// Everything one method produced for one image and one experiment setting.
+#[derive(Debug, Clone)]
+pub struct MethodOutput {
+    /// The cache key the caller gave (unique per loaded model).
+    pub method_key: String,
+    /// The rescaler's display name.
+    pub method: String,
+    pub scale: u32,
+    pub codec: Codec,
+    /// LR image rounded to 8 bits, before the codec.
+    pub lr: RgbImage,
+    /// The codec's file bytes and what decodes from them (the upscaler's input).
+    pub compressed: Compressed,
+    /// The reconstruction, 8-bit, same size as the modcropped HR.
+    pub reconstruction: RgbImage,
+    pub metrics: Metrics,
+    /// Bits per pixel of the modcropped HR image that the compressed LR costs.
+    pub bits_per_pixel: f64,
+    pub timings: StageTimings,
+    pub stages_run: StagesRun,
+}
+
+impl MethodOutput {
+    pub fn compressed_bytes(&self) -> usize {
+        self.compressed.bytes.len()
+    }
+}
+
+type LrKey = (String, u32);
+type CodecKey = (String, u32, Codec);
+type UpscaleKey = (String, u32, Codec, u64, u32);
+
+/// One image under study, with the cached stage outputs of every method run on it.
+pub struct Pipeline {
+    original: RgbImage,
+    /// Modcropped HR per scale: the reference of the metrics at that scale.
+    hr_by_scale: HashMap<u32, (RgbImage, Modcrop)>,
+    lr_cache: HashMap<LrKey, (RgbImage, Duration)>,
+    codec_cache: HashMap<CodecKey, (Compressed, Duration)>,
+    upscale_cache: HashMap<UpscaleKey, (RgbImage, Duration)>,
+}
+
+/// Upscale results kept per method; the slider sweeps produce many and each is an HR image.
+const MAX_UPSCALE_CACHE: usize = 24;
+const MAX_CODEC_CACHE: usize = 64;
+
+impl Pipeline {
+    pub fn new(original: RgbImage) -> Self {
+        Self {
+            original,
+            hr_by_scale: HashMap::new(),
+            lr_cache: HashMap::new(),
+            codec_cache: HashMap::new(),
+            upscale_cache: HashMap::new(),
+        }
+    }
+
+    pub fn original(&self) -> &RgbImage {
+        &self.original
+    }
+
+    /// The HR reference at `scale` (modcropped) and what the crop removed.
+    pub fn hr(&mut self, scale: u32) -> Result<(&RgbImage, Modcrop)> {
+        if scale == 0 {
+            return Err(EngineError::InvalidArgument("scale must be at least 1".into()));
+        }
+        let (w, h) = self.original.dimensions();
+        if w < scale || h < scale {
+            return Err(EngineError::InvalidArgument(format!(
+                "image is {w}x{h}, smaller than one {scale}x{scale} block"
+            )));
+        }
+        let original = &self.original;
+        let (hr, crop) = self.hr_by_scale.entry(scale).or_insert_with(|| modcrop(original, scale));
+        Ok((hr, *crop))
+    }
+
+    /// Runs (or fetches from the cache) every stage for one method.
+    ///
+    /// `method_key` must identify the rescaler uniquely (two IRN checkpoints need two keys).
+    pub fn run(
+        &mut self,
+        method_key: &str,
+        rescaler: &dyn Rescaler,
+        codec: Codec,
+        options: &UpscaleOptions,
+    ) -> Result<MethodOutput> {
+        let scale = rescaler.scale();
+        let mut stages_run = StagesRun::default();
+        let mut timings = StageTimings::default();
+        self.hr(scale)?;
+        let hr = &self.hr_by_scale[&scale].0;
+
+        let lr_key = (method_key.to_string(), scale);
+        if !self.lr_cache.contains_key(&lr_key) {
+            let start = Instant::now();
+            let lr = to_u8(&rescaler.downscale(&to_f32(hr))?);
+            self.lr_cache.insert(lr_key.clone(), (lr, start.elapsed()));
+            stages_run.downscale = true;
+        }
+        let (lr, downscale_time) = &self.lr_cache[&lr_key];
+        timings.downscale = *downscale_time;
+
+        let codec_key = (method_key.to_string(), scale, codec);
+        if !self.codec_cache.contains_key(&codec_key) {
+            let start = Instant::now();
+            let compressed = codec.compress(lr)?;
+            evict_if_full(&mut self.codec_cache, MAX_CODEC_CACHE);
+            self.codec_cache.insert(codec_key.clone(), (compressed, start.elapsed()));
+            stages_run.codec = true;
+        }
+        let (compressed, codec_time) = &self.codec_cache[&codec_key];
+        timings.codec = *codec_time;
+
+        let upscale_key =
+            (method_key.to_string(), scale, codec, options.seed, options.temperature.to_bits());
+        if !self.upscale_cache.contains_key(&upscale_key) {
+            let start = Instant::now();
+            let reconstruction = to_u8(&rescaler.upscale(&to_f32(&compressed.decoded), options)?);
+            if reconstruction.dimensions() != hr.dimensions() {
+                return Err(EngineError::Model(format!(
+                    "{} returned {}x{} for a {}x{} reference",
+                    rescaler.name(),
+                    reconstruction.width(),
+                    reconstruction.height(),
+                    hr.width(),
+                    hr.height()
+                )));
+            }
+            evict_if_full(&mut self.upscale_cache, MAX_UPSCALE_CACHE);
+            self.upscale_cache.insert(upscale_key.clone(), (reconstruction, start.elapsed()));
+            stages_run.upscale = true;
+        }
+        let (reconstruction, upscale_time) = &self.upscale_cache[&upscale_key];
+        timings.upscale = *upscale_time;
+
+        // Metrics are cheap next to the networks and always recomputed, so their time is live.
+        let start = Instant::now();
+        let metrics = metrics::evaluate(hr, reconstruction, scale);
+        timings.metrics = start.elapsed();
+
+        Ok(MethodOutput {
+            method_key: method_key.to_string(),
+            method: rescaler.name().to_string(),
+            scale,
+            codec,
+            lr: lr.clone(),
+            bits_per_pixel: metrics::bits_per_pixel(compressed.bytes.len(), hr.width(), hr.height()),
+            compressed: compressed.clone(),
+            reconstruction: reconstruction.clone(),
+            metrics,
+            timings,
+            stages_run,
+        })
+    }
+
+    /// Forgets everything computed for one method (e.g. its model was reloaded).
+    pub fn forget_method(&mut self, method_key: &str) {
+        self.lr_cache.retain(|k, _| k.0 != method_key);
+        self.codec_cache.retain(|k, _| k.0 != method_key);
+        self.upscale_cache.retain(|k, _| k.0 != method_key);
+    }
+}
+
+/// The caches only need to hold the recent working set; dropping an arbitrary entry when full
+/// keeps memory bounded without bookkeeping an LRU order.
+fn evict_if_full<K: Clone + Eq + std::hash::Hash, V>(cache: &mut HashMap<K, V>, max: usize) {
+    if cache.len() >= max {
+        if let Some(key) = cache.keys().next().cloned() {
+            cache.remove(&key);
+        }
+    }
+}
