@@ -1,0 +1,1 @@
+"""rescale-lab training side: PyTorch IRN / SAIN recipes that produce models/."""
