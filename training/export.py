@@ -107,16 +107,20 @@ def main(argv=None):
             "warmup": t.get("warmup", 0), "lambda_fit_forw": t.get("lambda_fit_forw"),
             "lambda_rec_back": t.get("lambda_rec_back"), "lambda_ce_forw": t.get("lambda_ce_forw"),
             "grad_clip": t.get("grad_clip"), "codec": cfg.get("codec"),
+            "gaussian_scale_ramp": t.get("gaussian_scale_ramp", 0.0),
+            "gmm_lr_mult": t.get("gmm_lr_mult", 1.0), "budget_minutes": t.get("budget_minutes"),
             "cpu_seconds": round(ck.get("cpu_s", 0.0)), "wall_seconds": round(ck.get("wall_s", 0.0)),
         },
-        "provenance": {
-            "trained_by": "rescale-lab training/ (python -m training.train), own PyTorch code",
-            "device": "CPU (no GPU), " + platform.processor() or "CPU",
-            "torch": torch.__version__,
-            "git": git_rev(),
+        "provenance": (
+            f"trained from scratch by rescale-lab training/ (own PyTorch code, recipe "
+            f"training/configs/{Path(cfg.get('name', args.name)).name}.toml with the overrides in "
+            f"'training'), {ck['iter']} iterations of batch {d['batch']} x {d['patch']} px on the CPU "
+            f"({round(ck.get('cpu_s', 0.0))} CPU s), data shared/data/train part1-5; "
+            f"torch {torch.__version__}, git {git_rev()}" + (f"; {args.note}" if args.note else "")),
+        "run": {
+            "device": "CPU (no GPU), " + (platform.processor() or platform.machine()),
             "checkpoint": str(Path(args.checkpoint)),
             "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "note": args.note,
         },
         "validation": {
             "protocol": "modcrop, LR clamped+rounded to 8 bits (then the codec, Pillow quality=q), "
