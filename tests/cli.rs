@@ -1,0 +1,169 @@
+//! The command line, run as a user would: real images in, files and numbers out.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rescale-lab"))
+}
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(rel)
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A small dataset folder: two crops of Set5 images, one with sides that are not a multiple of 4.
+fn small_dataset(dir: &Path) -> PathBuf {
+    let data = dir.join("Tiny");
+    std::fs::create_dir_all(&data).unwrap();
+    let bird = image::open(shared("data/eval/Set5/bird.png")).unwrap().to_rgb8();
+    image::imageops::crop_imm(&bird, 10, 20, 96, 64).to_image().save(data.join("a.png")).unwrap();
+    let baby = image::open(shared("data/eval/Set5/baby.png")).unwrap().to_rgb8();
+    image::imageops::crop_imm(&baby, 100, 100, 70, 51).to_image().save(data.join("b.png")).unwrap();
+    data
+}
+
+#[test]
+fn run_writes_lr_compressed_and_reconstruction_and_prints_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared("data/eval/Set5/butterfly.png");
+    let out_dir = dir.path().join("out");
+    let out = bin()
+        .args(["run", input.to_str().unwrap(), "--scale", "2", "--method", "bicubic", "--codec", "jpeg", "--quality", "30"])
+        .arg("--out")
+        .arg(&out_dir)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "stderr: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+
+    let lr = image::open(out_dir.join("butterfly_x2_bicubic_lr.png")).unwrap();
+    assert_eq!((lr.width(), lr.height()), (128, 128));
+    let jpeg = std::fs::read(out_dir.join("butterfly_x2_bicubic_lr_jpeg-q30.jpg")).unwrap();
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG file");
+    assert_eq!(report["lr_bytes"].as_u64().unwrap() as usize, jpeg.len());
+    let sr = image::open(out_dir.join("butterfly_x2_bicubic_jpeg-q30_sr.png")).unwrap().to_rgb8();
+    assert_eq!(sr.dimensions(), (256, 256));
+
+    // The printed metrics are the metrics of the files written.
+    let gt = image::open(&input).unwrap().to_rgb8();
+    let psnr_y = rescale_lab::metrics::psnr_y(&gt, &sr, 2);
+    assert!((report["metrics"]["psnr_y"].as_f64().unwrap() - psnr_y).abs() < 1e-9);
+    // Bicubic at QF 30 on butterfly sits well below the uncompressed ×2 result and above garbage.
+    assert!(psnr_y > 20.0 && psnr_y < 32.0, "psnr_y {psnr_y}");
+}
+
+#[test]
+fn run_refuses_to_overwrite_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared("data/eval/Set5/bird.png");
+    let args = |force: bool| {
+        let mut c = bin();
+        c.args(["run", input.to_str().unwrap(), "--codec", "webp", "--quality", "50", "--out"]).arg(dir.path());
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    assert!(args(false).status.success());
+    let sr = dir.path().join("bird_x2_bicubic_webp-q50_sr.png");
+    let before = std::fs::metadata(&sr).unwrap().modified().unwrap();
+    let second = args(false);
+    assert!(!second.status.success());
+    let (_, stderr) = text(&second);
+    assert!(stderr.contains("already exists") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::metadata(&sr).unwrap().modified().unwrap(), before, "file untouched");
+    assert!(args(true).status.success());
+}
+
+#[test]
+fn run_reports_bad_input_by_name_with_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("notes.png");
+    std::fs::write(&bogus, b"this is not an image").unwrap();
+    let out = bin().args(["run", bogus.to_str().unwrap(), "--out"]).arg(dir.path().join("o")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let (_, stderr) = text(&out);
+    assert!(stderr.contains("notes.png"), "{stderr}");
+
+    let missing = dir.path().join("missing.png");
+    let out = bin().args(["run", missing.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("missing.png"));
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for args in [
+        vec!["run", "x.png", "--scale", "3"],
+        vec!["run", "x.png", "--quality", "0"],
+        vec!["run", "x.png", "--quality", "101"],
+        vec!["run", "x.png", "--codec", "gif"],
+        vec!["bench"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", text(&out));
+    }
+    let out = bin().args(["run", "x.png", "--method", "lanczos"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("unknown method 'lanczos'"));
+}
+
+#[test]
+fn bench_table_csv_and_json_agree_with_a_direct_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_dataset(dir.path());
+    let run = |format: &str| {
+        let out = bin()
+            .args(["bench", "--scale", "2", "--codec", "jpeg", "--quality", "30,90", "--methods", "bicubic", "--quiet", "--format", format])
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        stdout
+    };
+    let json: Vec<serde_json::Value> = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json.len(), 2);
+
+    // Recompute the QF 30 row image by image with the library.
+    let mut sum = 0.0;
+    for name in ["a.png", "b.png"] {
+        let img = image::open(data.join(name)).unwrap().to_rgb8();
+        let mut p = rescale_lab::pipeline::Pipeline::new(img);
+        let q = rescale_lab::Quality::new(30).unwrap();
+        let out = p
+            .run("b", &rescale_lab::Bicubic::new(2), rescale_lab::Codec::Jpeg { quality: q }, &Default::default())
+            .unwrap();
+        sum += out.metrics.psnr_y;
+    }
+    let row30 = json.iter().find(|r| r["quality"] == 30).unwrap();
+    assert_eq!(row30["images"], 2);
+    assert!((row30["psnr_y"].as_f64().unwrap() - sum / 2.0).abs() < 1e-9);
+    let row90 = json.iter().find(|r| r["quality"] == 90).unwrap();
+    assert!(row90["psnr_y"].as_f64().unwrap() > row30["psnr_y"].as_f64().unwrap());
+    assert!(row90["bpp"].as_f64().unwrap() > row30["bpp"].as_f64().unwrap());
+
+    let csv = run("csv");
+    assert_eq!(csv.lines().count(), 3);
+    assert!(csv.lines().nth(1).unwrap().starts_with("Tiny,Bicubic,2,jpeg,30,2,"));
+
+    let table = run("table");
+    assert!(table.contains("Tiny (2 images), x2"), "{table}");
+    assert!(table.contains("JPEG QF 30") && table.contains("JPEG QF 90"), "{table}");
+    assert!(table.contains(&format!("{:.2}", row30["psnr_y"].as_f64().unwrap())), "{table}");
+}
+
+#[test]
+fn bench_on_a_folder_without_images_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().args(["bench", "--quiet", "--data"]).arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("no images"), "{:?}", text(&out));
+}
