@@ -65,6 +65,15 @@ class Trainer:
         m, t, d = cfg["model"], cfg["train"], cfg["data"]
         torch.manual_seed(t.get("seed", 10))
         self.net = nets.build(m).to(self.device)
+        hb = float(t.get("h_bias_init", 0.0))
+        if hb:
+            # start every coupling with a fixed scaling s = 2 sigmoid(hb) - 1 > 0: the forward
+            # expands the detail channels and the inverse contracts z by exp(-sum s), so the
+            # inverse is not swamped by z ~ N(0, 1) from the first iteration (official init: 0)
+            with torch.no_grad():
+                for name, mod in self.net.named_modules():
+                    if name.endswith(".H"):
+                        mod.conv5.bias.fill_(hb)
         self.cuda = self.device.type == "cuda"
         if self.cuda:
             self.net = self.net.to(memory_format=torch.channels_last)
