@@ -70,9 +70,18 @@ class Trainer:
             # start every coupling with a fixed scaling s = 2 sigmoid(hb) - 1 > 0: the forward
             # expands the detail channels and the inverse contracts z by exp(-sum s), so the
             # inverse is not swamped by z ~ N(0, 1) from the first iteration (official init: 0)
+            # Only the blocks of the last Haar level (the ones z meets first in the inverse):
+            # with IRN x4 also scaling the first level's blocks amplifies its details by
+            # ~exp(10) in the forward pass, which diverged in practice.
+            last = 0
+            for i, op in enumerate(getattr(self.net, "operations", [])):
+                if isinstance(op, nets.Haar):
+                    last = i
             with torch.no_grad():
                 for name, mod in self.net.named_modules():
                     if name.endswith(".H"):
+                        if name.startswith("operations.") and int(name.split(".")[1]) < last:
+                            continue
                         mod.conv5.bias.fill_(hb)
         self.cuda = self.device.type == "cuda"
         if self.cuda:
