@@ -1,0 +1,1219 @@
+//! The app state and everything that changes it. Panels (under `panels/`) draw from this state
+//! and push [`Action`]s; `apply` turns those into jobs for the worker threads, and `handle_event`
+//! takes the threads' answers back. Nothing here waits on a thread.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui::{Pos2, Rect, Vec2};
+
+use crate::methods::{Method, MethodKind};
+use crate::rescaler::{Rescaler, UpscaleOptions};
+
+use super::documents::{Document, Ready, ResultKey, Results, Slot, IMAGE_TEXTURE};
+use super::export::{ExportJob, ExportMethod};
+use super::settings::{CodecFamily, DeviceChoice, LrDisplay, Settings, ViewMode, STORAGE_KEY};
+use super::view::ViewState;
+use super::worker::{ComputeJob, Event, ImageSource, JobMethod, MethodsLoaded, RdJob, Workers};
+use super::{device, panels, samples, GuiOptions};
+
+/// A screenshot run gives up waiting for results after this long and shoots what it has.
+const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(240);
+/// Information messages fade after this long; errors stay until dismissed.
+const INFO_LIFETIME: Duration = Duration::from_secs(8);
+
+/// Something the user asked for from a panel.
+#[derive(Debug, Clone)]
+pub enum Action {
+    OpenDialog,
+    Open(ImageSource),
+    OpenSample(usize),
+    PasteFromClipboard,
+    SelectDoc(u64),
+    CloseDoc(u64),
+    LoadModelDialog,
+    LoadModel(PathBuf),
+    RemoveModel(PathBuf),
+    ExportDialog,
+    ExportTo(PathBuf),
+    SetView(ViewMode),
+    ToggleFocus(String),
+    FitView,
+    ClearCrop,
+    ToggleDemo,
+    ToggleHelp,
+    ToggleAbout,
+    DismissMessage(usize),
+    RandomSeed,
+    /// Esc: closes the topmost thing (help, focus, demo mode, crop).
+    Escape,
+    /// Number keys: maximise the n-th panel (0-based), `usize::MAX` for the grid.
+    FocusNumber(usize),
+    PastedImage(Arc<egui::ColorImage>),
+    Quit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub text: String,
+    pub at: Instant,
+}
+
+/// What the methods list depends on; a change reloads it on a worker thread.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MethodsKey {
+    pub scale: u32,
+    pub family: CodecFamily,
+    pub device: DeviceChoice,
+    pub user_models: Vec<PathBuf>,
+}
+
+pub struct MethodsState {
+    pub key: Option<MethodsKey>,
+    pub loaded: Option<Arc<MethodsLoaded>>,
+    pub loading: Option<(u64, MethodsKey)>,
+    cache: HashMap<MethodsKey, Arc<MethodsLoaded>>,
+    /// Device errors already reported, so a failing GPU is said once, not at every reload.
+    reported: HashSet<String>,
+}
+
+/// A method as the panels show it: runnable, or disabled with the reason.
+#[derive(Clone)]
+pub struct ShownMethod {
+    pub key: String,
+    pub label: String,
+    pub kind: Option<MethodKind>,
+    pub runnable: Result<Arc<dyn Rescaler>, String>,
+    /// For user models: the file, so the panel can offer "remove".
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct RdKey {
+    doc_id: u64,
+    family: CodecFamily,
+    scale: u32,
+    options_bits: (u32, u64),
+    methods: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct RdCurve {
+    pub label: String,
+    /// (quality, bpp, PSNR-Y), kept sorted by quality.
+    pub points: Vec<(u8, f64, f64)>,
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+pub struct RdState {
+    sweep_id: u64,
+    key: Option<RdKey>,
+    pub curves: BTreeMap<String, RdCurve>,
+    pub running: bool,
+}
+
+/// One panel of the comparison, ready to draw.
+pub struct PanelDesc {
+    /// "original", "lr" or a method key.
+    pub id: String,
+    pub title: String,
+    pub lines: Vec<String>,
+    pub image: Option<PanelImage>,
+    /// Why there is no image (disabled, failed, still computing).
+    pub note: Option<String>,
+    pub is_error: bool,
+    /// Shown result is for older settings; a newer one is being computed.
+    pub updating: bool,
+    /// Computed on the reduced copy of a large image.
+    pub preview: bool,
+    /// Highest PSNR-Y among the methods.
+    pub best: bool,
+}
+
+#[derive(Clone, Copy)]
+pub struct PanelImage {
+    pub texture: egui::TextureId,
+    /// Where the texture goes, in HR image pixels.
+    pub placement: Rect,
+}
+
+struct ScreenshotState {
+    path: PathBuf,
+    started: Instant,
+    idle_frames: u32,
+    requested: bool,
+}
+
+pub struct RescaleApp {
+    pub settings: Settings,
+    pub docs: Vec<Document>,
+    pub active: Option<u64>,
+    pub results: Results,
+    pub methods: MethodsState,
+    pub view: ViewState,
+    pub rd: RdState,
+    pub messages: Vec<Message>,
+    /// Panel maximised with the number keys, or None for the grid.
+    pub focus: Option<String>,
+    pub demo: bool,
+    /// Whether the demo-mode UI zoom is applied (tracks `demo` one frame behind).
+    pub demo_zoom: bool,
+    pub help_open: bool,
+    pub about_open: bool,
+    pub files_hovering: bool,
+    /// Rectangle of the first image panel last frame, for exports of a zoomed view.
+    pub last_panel_rect: Option<Rect>,
+    pub actions: Vec<Action>,
+
+    workers: Workers,
+    persist: bool,
+    next_request: u64,
+    loads_in_flight: HashSet<u64>,
+    next_doc_id: u64,
+    next_job_id: u64,
+    submitted: Option<(ResultKey, Vec<String>)>,
+    /// Settings of each job still in flight, to label its results.
+    job_keys: Vec<(u64, ResultKey)>,
+    latest_job: u64,
+    finished_job: u64,
+    exports_in_flight: usize,
+    screenshot: Option<ScreenshotState>,
+    frame: u64,
+}
+
+impl RescaleApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: GuiOptions) -> Self {
+        let persist = !options.fresh_settings && options.screenshot.is_none();
+        let mut settings: Settings = if persist {
+            cc.storage.and_then(|s| eframe::get_value(s, STORAGE_KEY)).unwrap_or_default()
+        } else {
+            Settings::default()
+        };
+        if let Some(over) = options.settings_override.clone() {
+            settings = over;
+        }
+        if let Some(view) = options.view {
+            settings.view = view;
+        }
+        if options.show_chart {
+            settings.show_chart = true;
+        }
+        settings.sanitize();
+        // Capped so a huge photo does not take gigabytes of GPU memory across all panels.
+        let max_side = cc.egui_ctx.input(|i| i.max_texture_side).clamp(2048, 8192);
+        let workers = Workers::start(cc.egui_ctx.clone(), max_side);
+        let mut app = Self {
+            settings,
+            docs: Vec::new(),
+            active: None,
+            results: Results::default(),
+            methods: MethodsState {
+                key: None,
+                loaded: None,
+                loading: None,
+                cache: HashMap::new(),
+                reported: HashSet::new(),
+            },
+            view: ViewState::default(),
+            rd: RdState::default(),
+            messages: Vec::new(),
+            focus: None,
+            demo: false,
+            demo_zoom: false,
+            help_open: false,
+            about_open: false,
+            files_hovering: false,
+            last_panel_rect: None,
+            actions: Vec::new(),
+            workers,
+            persist,
+            next_request: 0,
+            loads_in_flight: HashSet::new(),
+            next_doc_id: 0,
+            next_job_id: 0,
+            submitted: None,
+            job_keys: Vec::new(),
+            latest_job: 0,
+            finished_job: 0,
+            exports_in_flight: 0,
+            screenshot: options
+                .screenshot
+                .clone()
+                .map(|path| ScreenshotState { path, started: Instant::now(), idle_frames: 0, requested: false }),
+            frame: 0,
+        };
+        if options.images.is_empty() {
+            if !options.start_empty {
+                app.actions.push(Action::OpenSample(0));
+            }
+        } else {
+            for path in options.images {
+                app.actions.push(Action::Open(ImageSource::Path(path)));
+            }
+        }
+        app.apply_actions(&cc.egui_ctx);
+        app
+    }
+
+    // ----- queries the panels and tests use -----
+
+    pub fn active_doc(&self) -> Option<&Document> {
+        self.active.and_then(|id| self.docs.iter().find(|d| d.id == id))
+    }
+
+    /// True when nothing is loading or computing and the shown results match the settings.
+    pub fn is_idle(&self) -> bool {
+        self.loads_in_flight.is_empty()
+            && self.methods.loading.is_none()
+            && self.exports_in_flight == 0
+            && !self.is_computing()
+            && (!self.settings.show_chart || !self.rd.running)
+            && self.pending_submit().is_none()
+    }
+
+    pub fn is_computing(&self) -> bool {
+        self.finished_job < self.latest_job
+    }
+
+    pub fn is_loading(&self) -> bool {
+        !self.loads_in_flight.is_empty() || self.methods.loading.is_some()
+    }
+
+    pub fn exports_in_flight(&self) -> usize {
+        self.exports_in_flight
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        self.messages.iter().filter(|m| m.kind == MessageKind::Error).map(|m| m.text.clone()).collect()
+    }
+
+    pub fn device_label(&self) -> String {
+        self.methods.loaded.as_ref().map(|l| device::describe(&l.device)).unwrap_or_else(|| "…".into())
+    }
+
+    pub fn current_key(&self) -> Option<ResultKey> {
+        let doc_id = self.active?;
+        Some(ResultKey {
+            doc_id,
+            scale: self.settings.scale,
+            codec: self.settings.codec(),
+            temperature_bits: self.settings.temperature.to_bits(),
+            seed: self.settings.seed,
+            diff_full_scale: self.settings.diff_full_scale,
+        })
+    }
+
+    fn methods_key(&self) -> MethodsKey {
+        MethodsKey {
+            scale: self.settings.scale,
+            family: self.settings.codec,
+            device: self.settings.device,
+            user_models: self.settings.user_models.clone(),
+        }
+    }
+
+    /// The methods list, whether or not the user chose to show each (the controls need all).
+    pub fn all_methods(&self) -> Vec<(ShownMethod, bool)> {
+        let Some(loaded) = &self.methods.loaded else { return Vec::new() };
+        let mut out = Vec::new();
+        for m in &loaded.methods {
+            out.push((shown_from(m, None, self.settings.scale), self.settings.shows_kind(m.kind)));
+        }
+        for (path, result) in &loaded.user_models {
+            let shown = match result {
+                Ok(m) => shown_from(m, Some(path.clone()), self.settings.scale),
+                Err(e) => ShownMethod {
+                    key: format!("user:{}", path.display()),
+                    label: path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                    kind: None,
+                    runnable: Err(e.clone()),
+                    path: Some(path.clone()),
+                },
+            };
+            let visible = !self.settings.hidden_models.contains(&shown.key);
+            out.push((shown, visible));
+        }
+        out
+    }
+
+    pub fn shown_methods(&self) -> Vec<ShownMethod> {
+        self.all_methods().into_iter().filter(|(_, v)| *v).map(|(m, _)| m).collect()
+    }
+
+    fn runnable_methods(&self) -> Vec<JobMethod> {
+        self.shown_methods()
+            .into_iter()
+            .filter_map(|m| {
+                m.runnable.ok().map(|rescaler| JobMethod { key: m.key, label: m.label, rescaler })
+            })
+            .collect()
+    }
+
+    /// The job the settings call for, if it differs from the last one sent.
+    fn pending_submit(&self) -> Option<(ResultKey, Vec<String>)> {
+        let key = self.current_key()?;
+        if self.methods.key.as_ref() != Some(&self.methods_key()) {
+            return None; // methods still loading; the job follows them
+        }
+        let keys: Vec<String> = self.runnable_methods().into_iter().map(|m| m.key).collect();
+        let sig = (key, keys);
+        (self.submitted.as_ref() != Some(&sig)).then_some(sig)
+    }
+
+    /// Resolves a split/LR choice ("original", "lr", a kind name or a key) to a panel id.
+    pub fn resolve_panel_id(&self, choice: &str) -> Option<String> {
+        if choice == "original" || choice == "lr" {
+            return Some(choice.to_string());
+        }
+        let shown = self.shown_methods();
+        shown
+            .iter()
+            .find(|m| m.key == choice)
+            .or_else(|| shown.iter().find(|m| m.kind.map(|k| k.label().eq_ignore_ascii_case(choice)).unwrap_or(false)))
+            .map(|m| m.key.clone())
+    }
+
+    /// Whose LR the LR panel shows.
+    pub fn lr_source_key(&self) -> Option<String> {
+        if self.settings.lr_source != "auto" {
+            if let Some(key) = self.resolve_panel_id(&self.settings.lr_source) {
+                if self.results.slots.contains_key(&key) {
+                    return Some(key);
+                }
+            }
+        }
+        // The networks' LR is the interesting one (it hides information); bicubic's otherwise.
+        let shown = self.shown_methods();
+        let ready = |m: &&ShownMethod| matches!(self.results.slots.get(&m.key), Some(Slot { outcome: Ok(_), .. }));
+        shown
+            .iter()
+            .filter(ready)
+            .find(|m| m.kind != Some(MethodKind::Bicubic))
+            .or_else(|| shown.iter().find(ready))
+            .map(|m| m.key.clone())
+    }
+
+    pub fn slot_is_stale(&self, slot: &Slot) -> bool {
+        self.current_key().as_ref() != Some(&slot.key)
+    }
+
+    /// The panels of the grid, in order: Original, compressed LR, then each shown method.
+    pub fn panel_descs(&self) -> Vec<PanelDesc> {
+        let Some(doc) = self.active_doc() else { return Vec::new() };
+        let size = doc.size();
+        let mut panels = Vec::new();
+        panels.push(PanelDesc {
+            id: "original".into(),
+            title: "Original".into(),
+            lines: vec![
+                format!("{} · {}×{}", doc.name, doc.rgb.width(), doc.rgb.height()),
+                "reference for the metrics".into(),
+            ],
+            image: Some(PanelImage { texture: doc.texture.id(), placement: Rect::from_min_size(Pos2::ZERO, size) }),
+            note: None,
+            is_error: false,
+            updating: false,
+            preview: false,
+            best: false,
+        });
+
+        let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
+        let mut lr_panel = PanelDesc {
+            id: "lr".into(),
+            title: "Compressed LR".into(),
+            lines: vec![String::new(), String::new()],
+            image: None,
+            note: Some(if self.is_computing() || self.is_loading() { "computing…".into() } else { "no method ready".into() }),
+            is_error: false,
+            updating: false,
+            preview: false,
+            best: false,
+        };
+        if let Some((_, slot)) = lr_slot {
+            if let Ok(ready) = &slot.outcome {
+                let o = &ready.view.output;
+                let hr = Vec2::new(ready.view.hr_size[0] as f32, ready.view.hr_size[1] as f32);
+                let lr_size = Vec2::new(o.lr.width() as f32, o.lr.height() as f32);
+                let placement = match self.settings.lr_display {
+                    LrDisplay::UpscaledNearest => Rect::from_min_size(Pos2::ZERO, hr),
+                    LrDisplay::OwnSize => Rect::from_center_size((hr / 2.0).to_pos2(), lr_size),
+                };
+                lr_panel.title = format!("Compressed LR ({}, {})", slot.label, codec_text(&o.codec));
+                lr_panel.lines = vec![
+                    format!(
+                        "{}×{} · {} · {:.3} bpp",
+                        o.lr.width(),
+                        o.lr.height(),
+                        bytes_text(o.compressed_bytes()),
+                        o.bits_per_pixel
+                    ),
+                    format!(
+                        "downscale {} · codec {}",
+                        ms_text(o.timings.downscale),
+                        ms_text(o.timings.codec)
+                    ),
+                ];
+                lr_panel.image = Some(PanelImage { texture: ready.lr.id(), placement });
+                lr_panel.note = None;
+                lr_panel.updating = self.slot_is_stale(slot);
+                lr_panel.preview = ready.view.preview;
+            }
+        }
+        panels.push(lr_panel);
+
+        let best_psnr = self
+            .shown_methods()
+            .iter()
+            .filter_map(|m| match self.results.slots.get(&m.key) {
+                Some(Slot { outcome: Ok(r), .. }) if !self.slot_is_stale(self.results.slots.get(&m.key).unwrap()) => {
+                    Some(r.view.output.metrics.psnr_y)
+                }
+                _ => None,
+            })
+            .fold(f64::NEG_INFINITY, f64::max);
+        for m in self.shown_methods() {
+            let mut desc = PanelDesc {
+                id: m.key.clone(),
+                title: m.label.clone(),
+                lines: vec![String::new(), String::new()],
+                image: None,
+                note: None,
+                is_error: false,
+                updating: false,
+                preview: false,
+                best: false,
+            };
+            match (&m.runnable, self.results.slots.get(&m.key)) {
+                (Err(reason), _) => {
+                    desc.note = Some(format!("unavailable: {reason}"));
+                    desc.lines = vec!["disabled".into(), String::new()];
+                    desc.is_error = true;
+                }
+                (Ok(_), None) => desc.note = Some("computing…".into()),
+                (Ok(_), Some(slot)) => {
+                    desc.updating = self.slot_is_stale(slot);
+                    match &slot.outcome {
+                        Ok(ready) => {
+                            let o = &ready.view.output;
+                            let hr = Vec2::new(ready.view.hr_size[0] as f32, ready.view.hr_size[1] as f32);
+                            let texture = if self.settings.view == ViewMode::Difference { &ready.diff } else { &ready.recon };
+                            desc.image = Some(PanelImage { texture: texture.id(), placement: Rect::from_min_size(Pos2::ZERO, hr) });
+                            desc.lines = metric_lines(&ready.view);
+                            desc.preview = ready.view.preview;
+                            desc.best = !desc.updating && (o.metrics.psnr_y - best_psnr).abs() < 1e-9;
+                        }
+                        Err(e) => {
+                            desc.note = Some(format!("failed: {e}"));
+                            desc.lines = vec!["failed".into(), String::new()];
+                            desc.is_error = true;
+                        }
+                    }
+                }
+            }
+            panels.push(desc);
+        }
+        panels
+    }
+
+    /// Panel ids in the order the number keys address them.
+    pub fn visible_panel_ids(&self) -> Vec<String> {
+        self.panel_descs().into_iter().map(|p| p.id).collect()
+    }
+
+    // ----- changing the state -----
+
+    pub fn push_message(&mut self, kind: MessageKind, text: impl Into<String>) {
+        let text = text.into();
+        // The same error from every method or every reload is said once.
+        if self.messages.iter().any(|m| m.text == text) {
+            return;
+        }
+        self.messages.push(Message { kind, text, at: Instant::now() });
+        if self.messages.len() > 8 {
+            self.messages.remove(0);
+        }
+    }
+
+    /// Opens an image from any source; the drop, paste, dialog and CLI paths all end here.
+    pub fn open(&mut self, source: ImageSource) {
+        self.next_request += 1;
+        self.loads_in_flight.insert(self.next_request);
+        self.workers.spawn_load(self.next_request, source);
+    }
+
+    /// Files dropped on the window (or pushed into the input by a test): images are opened,
+    /// checkpoints (.pth, .safetensors) are loaded as models.
+    pub fn handle_dropped_files(&mut self, files: Vec<egui::DroppedFileHandle>) {
+        for file in files {
+            let path = file.path().to_path_buf();
+            if is_model_file(&path) {
+                self.actions.push(Action::LoadModel(path));
+            } else if !path.as_os_str().is_empty() && path.exists() {
+                self.open(ImageSource::Path(path));
+            } else {
+                match file.bytes() {
+                    Ok(bytes) => {
+                        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dropped image".into());
+                        self.open(ImageSource::Bytes { name, bytes: bytes.into() });
+                    }
+                    Err(e) => self.push_message(MessageKind::Error, format!("Could not read the dropped file: {e}")),
+                }
+            }
+        }
+    }
+
+    fn paste_clipboard(&mut self) {
+        // arboard talks to the display server; it is quick, but a failure must not stop the UI.
+        let result = arboard::Clipboard::new().and_then(|mut c| c.get_image());
+        match result {
+            Ok(img) => {
+                let (w, h) = (img.width as u32, img.height as u32);
+                let expected = img.width * img.height * 4;
+                if img.bytes.len() != expected || w == 0 || h == 0 {
+                    self.push_message(MessageKind::Error, "The clipboard image has an unexpected layout");
+                    return;
+                }
+                let color = egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.bytes);
+                self.open_pasted(&color);
+            }
+            Err(e) => {
+                // A copied file path is as good as an image.
+                let text = arboard::Clipboard::new().and_then(|mut c| c.get_text()).unwrap_or_default();
+                if let Some(path) = path_from_text(&text) {
+                    self.open(ImageSource::Path(path));
+                } else {
+                    self.push_message(MessageKind::Error, format!("No image on the clipboard ({e})"));
+                }
+            }
+        }
+    }
+
+    fn open_pasted(&mut self, image: &egui::ColorImage) {
+        let rgb = super::colormap::color_image_to_rgb(image);
+        let n = self.docs.iter().filter(|d| d.name.starts_with("pasted")).count() + 1;
+        self.open(ImageSource::Pixels { name: format!("pasted-{n}"), rgb: Arc::new(rgb) });
+    }
+
+    fn export_job(&self, dir: PathBuf) -> Result<ExportJob, String> {
+        let doc = self.active_doc().ok_or("Open an image first")?;
+        let key = self.current_key().ok_or("Open an image first")?;
+        let mut methods = Vec::new();
+        let mut lr_source = None;
+        let lr_key = self.lr_source_key();
+        for m in self.shown_methods() {
+            if let Some(Slot { outcome: Ok(ready), key: slot_key, label }) = self.results.slots.get(&m.key) {
+                if slot_key != &key {
+                    return Err("Results are still updating; export when they are current".into());
+                }
+                if ready.view.preview {
+                    return Err("Full-resolution results are still being computed; export when they are in".into());
+                }
+                if lr_key.as_deref() == Some(m.key.as_str()) {
+                    lr_source = Some(methods.len());
+                }
+                methods.push(ExportMethod { label: label.clone(), view: ready.view.clone() });
+            }
+        }
+        if methods.is_empty() {
+            return Err("No results to export yet".into());
+        }
+        let hr = methods[0].view.hr_size;
+        Ok(ExportJob {
+            dir,
+            image_name: doc.name.clone(),
+            original: doc.rgb.clone(),
+            scale: self.settings.scale,
+            codec: self.settings.codec(),
+            options: self.upscale_options(),
+            device: self.device_label(),
+            methods,
+            lr_source,
+            region: self.view.export_region(self.last_panel_rect, Vec2::new(hr[0] as f32, hr[1] as f32)),
+        })
+    }
+
+    pub fn upscale_options(&self) -> UpscaleOptions {
+        UpscaleOptions { temperature: self.settings.temperature, seed: self.settings.seed }
+    }
+
+    pub fn export_to(&mut self, dir: PathBuf) {
+        match self.export_job(dir.clone()) {
+            Ok(job) => {
+                self.settings.export_dir = Some(dir);
+                self.exports_in_flight += 1;
+                self.workers.spawn_export(job);
+            }
+            Err(e) => self.push_message(MessageKind::Error, format!("Export: {e}")),
+        }
+    }
+
+    pub fn apply_actions(&mut self, ctx: &egui::Context) {
+        let actions = std::mem::take(&mut self.actions);
+        for action in actions {
+            self.apply(ctx, action);
+        }
+    }
+
+    fn apply(&mut self, ctx: &egui::Context, action: Action) {
+        match action {
+            Action::OpenDialog => {
+                let mut dialog = rfd::FileDialog::new()
+                    .set_title("Open images")
+                    .add_filter("Images", &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"])
+                    .add_filter("All files", &["*"]);
+                if let Some(dir) = self.settings.recent.first().and_then(|p| p.parent()) {
+                    dialog = dialog.set_directory(dir);
+                }
+                for path in dialog.pick_files().unwrap_or_default() {
+                    self.open(ImageSource::Path(path));
+                }
+            }
+            Action::Open(source) => self.open(source),
+            Action::OpenSample(i) => {
+                if let Some(sample) = samples::SAMPLES.get(i) {
+                    self.open(ImageSource::Bytes { name: sample.file_name.into(), bytes: Arc::from(sample.bytes) });
+                }
+            }
+            Action::PasteFromClipboard => self.paste_clipboard(),
+            Action::SelectDoc(id) => {
+                if self.docs.iter().any(|d| d.id == id) {
+                    self.active = Some(id);
+                    self.view.reset();
+                }
+            }
+            Action::CloseDoc(id) => {
+                self.docs.retain(|d| d.id != id);
+                self.workers.forget_doc(id);
+                if self.active == Some(id) {
+                    self.active = self.docs.last().map(|d| d.id);
+                    self.view.reset();
+                }
+            }
+            Action::LoadModelDialog => {
+                if let Some(path) = rfd::FileDialog::new()
+                    .set_title("Load an IRN or SAIN checkpoint")
+                    .add_filter("Checkpoints", &["pth", "pt", "safetensors"])
+                    .pick_file()
+                {
+                    self.apply(ctx, Action::LoadModel(path));
+                }
+            }
+            Action::LoadModel(path) => {
+                if !self.settings.user_models.contains(&path) {
+                    self.settings.user_models.push(path);
+                }
+            }
+            Action::RemoveModel(path) => self.settings.user_models.retain(|p| p != &path),
+            Action::ExportDialog => {
+                let mut dialog = rfd::FileDialog::new().set_title("Export to folder");
+                if let Some(dir) = &self.settings.export_dir {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(dir) = dialog.pick_folder() {
+                    self.export_to(dir);
+                }
+            }
+            Action::ExportTo(dir) => self.export_to(dir),
+            Action::SetView(mode) => self.settings.view = mode,
+            Action::ToggleFocus(id) => {
+                self.focus = if self.focus.as_deref() == Some(id.as_str()) { None } else { Some(id) };
+            }
+            Action::FitView => self.view.reset(),
+            Action::ClearCrop => self.view.reset(),
+            Action::ToggleDemo => {
+                self.demo = !self.demo;
+                self.settings.controls_visible = !self.demo;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.demo));
+            }
+            Action::ToggleHelp => self.help_open = !self.help_open,
+            Action::ToggleAbout => self.about_open = !self.about_open,
+            Action::DismissMessage(i) => {
+                if i < self.messages.len() {
+                    self.messages.remove(i);
+                }
+            }
+            Action::RandomSeed => {
+                self.settings.seed = rand::random::<u32>() as u64;
+            }
+            Action::Escape => {
+                if self.help_open {
+                    self.help_open = false;
+                } else if self.about_open {
+                    self.about_open = false;
+                } else if self.focus.is_some() {
+                    self.focus = None;
+                } else if self.demo {
+                    self.apply(ctx, Action::ToggleDemo);
+                } else {
+                    self.view.reset();
+                }
+            }
+            Action::FocusNumber(n) => {
+                if n == usize::MAX {
+                    self.focus = None;
+                } else if let Some(id) = self.visible_panel_ids().get(n).cloned() {
+                    self.apply(ctx, Action::ToggleFocus(id));
+                }
+            }
+            Action::PastedImage(image) => self.open_pasted(&image),
+            Action::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    /// Takes the worker threads' answers.
+    pub fn handle_events(&mut self, ctx: &egui::Context) {
+        while let Ok(event) = self.workers.events.try_recv() {
+            self.handle_event(ctx, event);
+        }
+    }
+
+    fn handle_event(&mut self, ctx: &egui::Context, event: Event) {
+        match event {
+            Event::ImageLoaded { request, doc } => {
+                self.loads_in_flight.remove(&request);
+                self.next_doc_id += 1;
+                let id = self.next_doc_id;
+                let texture = ctx.load_texture(format!("original-{id}"), doc.display, IMAGE_TEXTURE);
+                for w in &doc.warnings {
+                    self.push_message(MessageKind::Warning, format!("{}: {w}", doc.name));
+                }
+                if let Some(path) = &doc.path {
+                    self.settings.add_recent(path.clone());
+                }
+                self.docs.push(Document { id, name: doc.name, path: doc.path, rgb: doc.rgb, texture, warnings: doc.warnings });
+                self.active = Some(id);
+                self.view.reset();
+            }
+            Event::ImageFailed { request, source, error } => {
+                self.loads_in_flight.remove(&request);
+                let text = if error.contains(&source) { format!("Could not open: {error}") } else { format!("Could not open {source}: {error}") };
+                self.push_message(MessageKind::Error, text);
+            }
+            Event::Result(result) => {
+                let result = *result;
+                if Some(result.doc_id) != self.active {
+                    return;
+                }
+                self.results.clear_for(self.active);
+                let Some(key) = self.job_key_of(result.job_id) else { return };
+                let outcome = match result.outcome {
+                    Ok(view) => {
+                        let name = &result.key;
+                        Ok(Ready {
+                            recon: ctx.load_texture(format!("recon-{name}"), view.recon.clone(), IMAGE_TEXTURE),
+                            lr: ctx.load_texture(format!("lr-{name}"), view.lr.clone(), IMAGE_TEXTURE),
+                            diff: ctx.load_texture(format!("diff-{name}"), view.diff.clone(), IMAGE_TEXTURE),
+                            view,
+                        })
+                    }
+                    Err(e) => Err(e),
+                };
+                self.results.slots.insert(result.key, Slot { label: result.label, key, outcome });
+            }
+            Event::JobFinished { job_id } => {
+                self.finished_job = self.finished_job.max(job_id);
+                self.job_keys.retain(|(id, _)| *id >= job_id);
+            }
+            Event::MethodsLoaded(loaded) => {
+                let Some((request, key)) = self.methods.loading.clone() else { return };
+                if request != loaded.request {
+                    return;
+                }
+                self.methods.loading = None;
+                if let Some(e) = &loaded.device_error {
+                    if self.methods.reported.insert(e.clone()) {
+                        self.push_message(MessageKind::Error, e.clone());
+                    }
+                }
+                for (path, result) in &loaded.user_models {
+                    if let Err(e) = result {
+                        let text = format!("Model {} failed to load: {e}", path.display());
+                        if self.methods.reported.insert(text.clone()) {
+                            self.push_message(MessageKind::Error, text);
+                        }
+                    }
+                }
+                let loaded: Arc<MethodsLoaded> = Arc::from(loaded);
+                self.methods.cache.insert(key.clone(), loaded.clone());
+                self.methods.key = Some(key);
+                self.methods.loaded = Some(loaded);
+            }
+            Event::RdPoint { sweep_id, key, label, quality, bpp, psnr_y } => {
+                if sweep_id != self.rd.sweep_id {
+                    return;
+                }
+                let curve = self.rd.curves.entry(key).or_default();
+                curve.label = label;
+                curve.points.retain(|p| p.0 != quality);
+                curve.points.push((quality, bpp, psnr_y));
+                curve.points.sort_by_key(|p| p.0);
+            }
+            Event::RdFailed { sweep_id, key, error } => {
+                if sweep_id == self.rd.sweep_id {
+                    self.rd.curves.entry(key).or_default().error = Some(error);
+                }
+            }
+            Event::RdFinished { sweep_id } => {
+                if sweep_id == self.rd.sweep_id {
+                    self.rd.running = false;
+                }
+            }
+            Event::ExportDone { result, dir } => {
+                self.exports_in_flight = self.exports_in_flight.saturating_sub(1);
+                match result {
+                    Ok(files) => {
+                        let renamed = files
+                            .iter()
+                            .filter(|f| f.file_name().map(|n| n.to_string_lossy().contains(" (")).unwrap_or(false))
+                            .count();
+                        let mut text = format!("Exported {} files to {}", files.len(), dir.display());
+                        if renamed > 0 {
+                            text.push_str(&format!(" ({renamed} renamed with a number: names were taken)"));
+                        }
+                        self.push_message(MessageKind::Info, text);
+                    }
+                    Err(e) => self.push_message(MessageKind::Error, format!("Export failed: {e}")),
+                }
+            }
+            Event::Screenshot(image) => self.save_screenshot(ctx, &image),
+        }
+    }
+
+    fn job_key_of(&self, job_id: u64) -> Option<ResultKey> {
+        self.job_keys.iter().find(|(id, _)| *id == job_id).map(|(_, k)| k.clone())
+    }
+
+    /// Sends the jobs the settings call for: methods list, comparison, chart sweep.
+    pub fn schedule(&mut self) {
+        let mkey = self.methods_key();
+        if self.methods.key.as_ref() != Some(&mkey) {
+            if let Some(cached) = self.methods.cache.get(&mkey).cloned() {
+                self.methods.key = Some(mkey.clone());
+                self.methods.loaded = Some(cached);
+            } else if self.methods.loading.as_ref().map(|(_, k)| k) != Some(&mkey) {
+                self.next_request += 1;
+                self.methods.loading = Some((self.next_request, mkey.clone()));
+                self.workers.spawn_methods(
+                    self.next_request,
+                    mkey.scale,
+                    mkey.family,
+                    mkey.device,
+                    mkey.user_models.clone(),
+                );
+            }
+        }
+
+        self.results.clear_for(self.active);
+        if let Some((key, keys)) = self.pending_submit() {
+            let (doc_id, image) = {
+                let doc = self.active_doc().expect("current_key implies an active doc");
+                (doc.id, doc.rgb.clone())
+            };
+            self.next_job_id += 1;
+            let job = ComputeJob {
+                job_id: self.next_job_id,
+                doc_id,
+                image,
+                methods: self.runnable_methods(),
+                codec: key.codec,
+                options: self.upscale_options(),
+                diff_full_scale: self.settings.diff_full_scale,
+            };
+            self.job_keys.push((self.next_job_id, key.clone()));
+            self.latest_job = self.next_job_id;
+            self.workers.submit(job);
+            self.submitted = Some((key, keys));
+        }
+
+        self.schedule_rd();
+    }
+
+    fn schedule_rd(&mut self) {
+        let wanted = if self.settings.show_chart { self.rd_key() } else { None };
+        if wanted.is_none() {
+            if self.rd.running {
+                self.workers.sweep(None);
+                self.rd.running = false;
+                self.rd.key = None;
+            }
+            return;
+        }
+        if self.rd.key == wanted {
+            return;
+        }
+        let key = wanted.expect("checked above");
+        let (doc_id, image) = {
+            let doc = self.active_doc().expect("rd_key implies an active doc");
+            (doc.id, doc.rgb.clone())
+        };
+        self.rd.sweep_id += 1;
+        self.rd.curves.clear();
+        self.rd.running = true;
+        self.workers.sweep(Some(RdJob {
+            sweep_id: self.rd.sweep_id,
+            doc_id,
+            image,
+            methods: self.runnable_methods(),
+            family: key.family,
+            options: self.upscale_options(),
+        }));
+        self.rd.key = Some(key);
+    }
+
+    fn rd_key(&self) -> Option<RdKey> {
+        let doc_id = self.active?;
+        if self.methods.key.as_ref() != Some(&self.methods_key()) {
+            return None;
+        }
+        Some(RdKey {
+            doc_id,
+            family: self.settings.codec,
+            scale: self.settings.scale,
+            options_bits: (self.settings.temperature.to_bits(), self.settings.seed),
+            methods: self.runnable_methods().into_iter().map(|m| m.key).collect(),
+        })
+    }
+
+    fn handle_shortcuts(&mut self, ctx: &egui::Context) {
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        use egui::{Key, Modifiers};
+        let mut actions = Vec::new();
+        let s = &mut self.settings;
+        ctx.input_mut(|i| {
+            if i.consume_key(Modifiers::COMMAND, Key::O) {
+                actions.push(Action::OpenDialog);
+            }
+            if i.consume_key(Modifiers::COMMAND, Key::E) {
+                actions.push(Action::ExportDialog);
+            }
+            if i.consume_key(Modifiers::NONE, Key::F1) {
+                actions.push(Action::ToggleHelp);
+            }
+            if i.consume_key(Modifiers::NONE, Key::F11) {
+                actions.push(Action::ToggleDemo);
+            }
+            let step = |i: &mut egui::InputState, key: Key| i.consume_key(Modifiers::NONE, key) || i.consume_key(Modifiers::SHIFT, key);
+            if step(i, Key::ArrowUp) || i.consume_key(Modifiers::NONE, Key::Plus) || i.consume_key(Modifiers::NONE, Key::Equals) {
+                s.quality = (s.quality as i32 + 5).clamp(1, 100) as u8;
+            }
+            if step(i, Key::ArrowDown) || i.consume_key(Modifiers::NONE, Key::Minus) {
+                s.quality = (s.quality as i32 - 5).clamp(1, 100) as u8;
+            }
+            if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
+                s.quality = (s.quality + 1).min(100);
+            }
+            if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
+                s.quality = s.quality.saturating_sub(1).max(1);
+            }
+            if i.consume_key(Modifiers::NONE, Key::X) {
+                s.scale = if s.scale == 2 { 4 } else { 2 };
+            }
+            if i.consume_key(Modifiers::NONE, Key::C) {
+                s.codec = s.codec.next();
+            }
+            if i.consume_key(Modifiers::NONE, Key::G) {
+                s.view = ViewMode::Grid;
+            }
+            if i.consume_key(Modifiers::NONE, Key::S) {
+                s.view = ViewMode::Split;
+            }
+            if i.consume_key(Modifiers::NONE, Key::D) {
+                s.view = ViewMode::Difference;
+            }
+            if i.consume_key(Modifiers::NONE, Key::R) {
+                s.show_chart = !s.show_chart;
+            }
+            if i.consume_key(Modifiers::NONE, Key::Tab) {
+                s.controls_visible = !s.controls_visible;
+            }
+            if i.consume_key(Modifiers::NONE, Key::F) {
+                actions.push(Action::FitView);
+            }
+            if i.consume_key(Modifiers::NONE, Key::E) {
+                match s.export_dir.clone() {
+                    Some(dir) => actions.push(Action::ExportTo(dir)),
+                    None => actions.push(Action::ExportDialog),
+                }
+            }
+            if i.consume_key(Modifiers::NONE, Key::Escape) {
+                actions.push(Action::Escape);
+            }
+            let digits = [Key::Num1, Key::Num2, Key::Num3, Key::Num4, Key::Num5, Key::Num6, Key::Num7, Key::Num8, Key::Num9];
+            for (n, key) in digits.iter().enumerate() {
+                if i.consume_key(Modifiers::NONE, *key) {
+                    actions.push(Action::FocusNumber(n));
+                }
+            }
+            if i.consume_key(Modifiers::NONE, Key::Num0) {
+                actions.push(Action::FocusNumber(usize::MAX));
+            }
+            for event in &i.events {
+                match event {
+                    egui::Event::Text(t) if t == "?" => actions.push(Action::ToggleHelp),
+                    egui::Event::PasteImage(image) => actions.push(Action::PastedImage(image.clone())),
+                    egui::Event::Paste(text) => {
+                        if let Some(path) = path_from_text(text) {
+                            actions.push(Action::Open(ImageSource::Path(path)));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        self.actions.extend(actions);
+    }
+
+    fn update_screenshot(&mut self, ctx: &egui::Context) {
+        let idle = self.is_idle() && self.active.is_some();
+        let Some(shot) = &mut self.screenshot else { return };
+        if shot.requested {
+            return;
+        }
+        shot.idle_frames = if idle { shot.idle_frames + 1 } else { 0 };
+        // A few idle frames so freshly uploaded textures and the layout have settled.
+        if shot.idle_frames >= 5 || shot.started.elapsed() > SCREENSHOT_TIMEOUT {
+            shot.requested = true;
+            let tx = self.workers.sender();
+            let repaint = ctx.clone();
+            ctx.request_screenshot(move |image| {
+                let _ = tx.send(Event::Screenshot(image));
+                repaint.request_repaint();
+            });
+        }
+        ctx.request_repaint();
+    }
+
+    fn save_screenshot(&mut self, ctx: &egui::Context, image: &egui::ColorImage) {
+        let Some(shot) = &self.screenshot else { return };
+        let [w, h] = image.size;
+        let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_srgba_unmultiplied()).collect();
+        let result = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+            .ok_or_else(|| "screenshot has an unexpected size".to_string())
+            .and_then(|img| {
+                let rgb = image::DynamicImage::ImageRgba8(img).to_rgb8();
+                rgb.save(&shot.path).map_err(|e| e.to_string())
+            });
+        match result {
+            Ok(()) => eprintln!("screenshot saved to {}", shot.path.display()),
+            Err(e) => eprintln!("could not save the screenshot to {}: {e}", shot.path.display()),
+        }
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    fn expire_messages(&mut self) {
+        self.messages.retain(|m| m.kind == MessageKind::Error || m.at.elapsed() < INFO_LIFETIME);
+    }
+}
+
+impl eframe::App for RescaleApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame += 1;
+        self.handle_events(ctx);
+        let (hovering, dropped) = ctx.input(|i| (!i.raw.hovered_files.is_empty(), i.raw.dropped_files.clone()));
+        self.files_hovering = hovering;
+        if !dropped.is_empty() {
+            self.handle_dropped_files(dropped);
+        }
+        self.handle_shortcuts(ctx);
+        self.apply_actions(ctx);
+        self.schedule();
+        self.expire_messages();
+        self.update_screenshot(ctx);
+        // Spinners and "updating" marks need frames while threads work; idle costs nothing.
+        if !self.is_idle() || self.messages.iter().any(|m| m.kind != MessageKind::Error) {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        panels::show(self, ui);
+        let ctx = ui.ctx().clone();
+        self.apply_actions(&ctx);
+        self.schedule();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, STORAGE_KEY, &self.settings);
+        }
+    }
+}
+
+fn shown_from(m: &Method, path: Option<PathBuf>, scale: u32) -> ShownMethod {
+    let runnable = match &m.rescaler {
+        Ok(r) if r.scale() != scale => Err(format!("trained for ×{}; switch the scale to ×{}", r.scale(), r.scale())),
+        Ok(r) => Ok(r.clone()),
+        Err(e) => Err(e.clone()),
+    };
+    ShownMethod { key: m.key.clone(), label: m.label.clone(), kind: Some(m.kind), runnable, path }
+}
+
+pub fn is_model_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
+        Some("pth" | "pt" | "safetensors")
+    )
+}
+
+/// A path pasted as text ("/home/me/a.png" or "file:///home/me/a.png"), if it names a file.
+fn path_from_text(text: &str) -> Option<PathBuf> {
+    let line = text.lines().next()?.trim();
+    let line = line.strip_prefix("file://").unwrap_or(line);
+    let path = PathBuf::from(line);
+    path.is_file().then_some(path)
+}
+
+pub fn codec_text(codec: &crate::codec::Codec) -> String {
+    match codec {
+        crate::codec::Codec::None => "no codec".into(),
+        crate::codec::Codec::Jpeg { quality } => format!("JPEG q{}", quality.get()),
+        crate::codec::Codec::Webp { quality } => format!("WebP q{}", quality.get()),
+    }
+}
+
+pub fn bytes_text(bytes: usize) -> String {
+    if bytes >= 10_000 {
+        format!("{:.1} kB", bytes as f64 / 1000.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+pub fn ms_text(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+pub fn metric_lines(view: &super::worker::MethodView) -> Vec<String> {
+    let o = &view.output;
+    vec![
+        format!("PSNR-Y {:.2} dB · SSIM-Y {:.4}", o.metrics.psnr_y, o.metrics.ssim_y),
+        format!(
+            "RGB {:.2} dB / {:.4} · {} · {:.3} bpp · {}",
+            o.metrics.psnr_rgb,
+            o.metrics.ssim_rgb,
+            bytes_text(o.compressed_bytes()),
+            o.bits_per_pixel,
+            ms_text(o.timings.total())
+        ),
+    ]
+}

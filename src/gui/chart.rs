@@ -1,0 +1,81 @@
+//! The rate–distortion chart: PSNR-Y against bits per pixel, one line per method, filled in by
+//! the background sweep over quality, with the current setting marked.
+
+use egui::Color32;
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+
+use super::app::RescaleApp;
+use super::documents::Slot;
+use super::settings::CodecFamily;
+
+/// One colour per method, in the order they are listed (bicubic, IRN, SAIN, user models).
+pub const PALETTE: [Color32; 6] = [
+    Color32::from_rgb(150, 150, 160),
+    Color32::from_rgb(90, 160, 250),
+    Color32::from_rgb(240, 140, 60),
+    Color32::from_rgb(120, 210, 130),
+    Color32::from_rgb(220, 100, 200),
+    Color32::from_rgb(240, 220, 90),
+];
+
+pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Rate–distortion");
+        if app.rd.running {
+            ui.spinner();
+            ui.label("sweeping quality…");
+        }
+    });
+    let family = app.settings.codec;
+    if family == CodecFamily::None {
+        ui.label("No codec: one point per method. Choose JPEG or WebP to sweep the quality.");
+    } else {
+        ui.label(format!("{} quality swept in the background; ● = the current setting.", family.label()));
+    }
+    let methods = app.shown_methods();
+    let mut errors = Vec::new();
+    let current: Vec<(String, [f64; 2])> = methods
+        .iter()
+        .filter_map(|m| match app.results.slots.get(&m.key) {
+            Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) => {
+                Some((m.key.clone(), [r.view.output.bits_per_pixel, r.view.output.metrics.psnr_y]))
+            }
+            _ => None,
+        })
+        .collect();
+    Plot::new("rd-chart")
+        .legend(Legend::default())
+        .x_axis_label("bits per HR pixel")
+        .y_axis_label("PSNR-Y (dB)")
+        .show(ui, |plot| {
+            for (i, m) in methods.iter().enumerate() {
+                let color = PALETTE[i % PALETTE.len()];
+                if let Some(curve) = app.rd.curves.get(&m.key) {
+                    if let Some(e) = &curve.error {
+                        errors.push(format!("{}: {e}", m.label));
+                    }
+                    // Sorted by bpp so the line does not zig-zag where quality and size disagree.
+                    let mut pts: Vec<[f64; 2]> = curve.points.iter().map(|p| [p.1, p.2]).filter(|p| p[1].is_finite()).collect();
+                    pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+                    if !pts.is_empty() {
+                        plot.line(Line::new(m.label.clone(), PlotPoints::from(pts.clone())).color(color).width(2.0));
+                        plot.points(Points::new(m.label.clone(), PlotPoints::from(pts)).color(color).radius(2.5));
+                    }
+                }
+                if let Some((_, p)) = current.iter().find(|(k, _)| k == &m.key) {
+                    if p[1].is_finite() {
+                        plot.points(
+                            Points::new(m.label.clone(), PlotPoints::from(vec![*p]))
+                                .color(color)
+                                .shape(MarkerShape::Circle)
+                                .filled(true)
+                                .radius(6.0),
+                        );
+                    }
+                }
+            }
+        });
+    for e in errors {
+        ui.colored_label(Color32::from_rgb(240, 110, 100), e);
+    }
+}

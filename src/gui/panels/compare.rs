@@ -1,0 +1,383 @@
+//! The comparison: a grid of synchronised panels, one maximised panel, or a split (swipe) view
+//! of two of them. Zoom, pan and crop change the shared [`ViewState`]; drawing only maps it.
+
+use egui::{pos2, vec2, Align2, Color32, FontId, Id, PointerButton, Rect, Sense, Stroke, StrokeKind, UiBuilder, Vec2};
+
+use crate::gui::app::{Action, MessageKind, PanelDesc, PanelImage, RescaleApp};
+use crate::gui::colormap;
+use crate::gui::samples;
+use crate::gui::settings::ViewMode;
+use crate::gui::view::{visible_uv, Transform, ViewState};
+
+const TITLE_H: f32 = 58.0;
+const GAP: f32 = 6.0;
+const BACKDROP: Color32 = Color32::from_gray(18);
+const UPDATING: Color32 = Color32::from_rgb(240, 190, 80);
+const BEST: Color32 = Color32::from_rgb(120, 210, 130);
+const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
+
+pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    messages(app, ui);
+    let Some(doc) = app.active_doc() else {
+        welcome(app, ui);
+        return;
+    };
+    let image_size = doc.size();
+    let descs = app.panel_descs();
+    let mut area = ui.available_rect_before_wrap();
+    if app.settings.view == ViewMode::Difference {
+        let legend = Rect::from_min_max(pos2(area.min.x, area.max.y - 26.0), area.max);
+        area.max.y -= 30.0;
+        diff_legend(ui, legend, app.settings.diff_full_scale);
+    }
+    ui.allocate_rect(area, Sense::hover());
+    match app.settings.view {
+        ViewMode::Split => split(app, ui, area, image_size, &descs),
+        ViewMode::Grid | ViewMode::Difference => {
+            let focused: Vec<&PanelDesc> = match &app.focus {
+                Some(id) if descs.iter().any(|d| &d.id == id) => descs.iter().filter(|d| &d.id == id).collect(),
+                _ => descs.iter().collect(),
+            };
+            grid(app, ui, area, image_size, &focused);
+        }
+    }
+}
+
+fn messages(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    let mut dismiss = None;
+    for (i, m) in app.messages.iter().enumerate() {
+        let (fill, text_color) = match m.kind {
+            MessageKind::Error => (Color32::from_rgb(90, 30, 30), Color32::from_rgb(255, 220, 215)),
+            MessageKind::Warning => (Color32::from_rgb(85, 65, 20), Color32::from_rgb(255, 235, 190)),
+            MessageKind::Info => (Color32::from_rgb(25, 60, 40), Color32::from_rgb(210, 245, 220)),
+        };
+        egui::Frame::new().fill(fill).inner_margin(4.0).corner_radius(4.0).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let icon = match m.kind {
+                    MessageKind::Error => "⚠",
+                    MessageKind::Warning => "ℹ",
+                    MessageKind::Info => "✔",
+                };
+                ui.label(egui::RichText::new(format!("{icon} {}", m.text)).color(text_color));
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.small_button("×").on_hover_text("Dismiss").clicked() {
+                        dismiss = Some(i);
+                    }
+                });
+            });
+        });
+    }
+    if let Some(i) = dismiss {
+        app.actions.push(Action::DismissMessage(i));
+    }
+}
+
+fn welcome(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() * 0.3);
+        if app.is_loading() {
+            ui.spinner();
+            ui.label("Opening…");
+            return;
+        }
+        ui.heading("Drop images here");
+        ui.label("PNG, JPEG, WebP, BMP, TIFF or GIF. Or:");
+        ui.horizontal(|ui| {
+            ui.add_space((ui.available_width() - 330.0).max(0.0) / 2.0);
+            if ui.button("Open…").clicked() {
+                app.actions.push(Action::OpenDialog);
+            }
+            if ui.button("Paste").clicked() {
+                app.actions.push(Action::PasteFromClipboard);
+            }
+            for (i, s) in samples::SAMPLES.iter().enumerate() {
+                if ui.button(s.name).on_hover_text("Bundled CC0 photo").clicked() {
+                    app.actions.push(Action::OpenSample(i));
+                }
+            }
+        });
+    });
+}
+
+/// Columns that make the panels' images largest for `n` panels of this aspect.
+fn best_columns(n: usize, area: Vec2, image: Vec2) -> usize {
+    let mut best = (1, 0.0f32);
+    for cols in 1..=n.max(1) {
+        let rows = n.div_ceil(cols);
+        let cell = vec2(
+            (area.x - GAP * (cols as f32 - 1.0)) / cols as f32,
+            (area.y - GAP * (rows as f32 - 1.0)) / rows as f32 - TITLE_H,
+        );
+        if cell.x <= 0.0 || cell.y <= 0.0 {
+            continue;
+        }
+        let zoom = (cell.x / image.x).min(cell.y / image.y);
+        if zoom > best.1 {
+            best = (cols, zoom);
+        }
+    }
+    best.0
+}
+
+fn grid(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, descs: &[&PanelDesc]) {
+    if descs.is_empty() {
+        return;
+    }
+    let n = descs.len();
+    let cols = best_columns(n, area.size(), image_size);
+    let rows = n.div_ceil(cols);
+    let cell = vec2(
+        (area.width() - GAP * (cols as f32 - 1.0)) / cols as f32,
+        (area.height() - GAP * (rows as f32 - 1.0)) / rows as f32,
+    );
+    let all_ids = app.visible_panel_ids();
+    let mut first_view = None;
+    for (i, desc) in descs.iter().enumerate() {
+        let (c, r) = (i % cols, i / cols);
+        let min = area.min + vec2(c as f32 * (cell.x + GAP), r as f32 * (cell.y + GAP));
+        let cell_rect = Rect::from_min_size(min, cell);
+        let title_rect = Rect::from_min_size(cell_rect.min, vec2(cell.x, TITLE_H));
+        let view_rect = Rect::from_min_max(pos2(cell_rect.min.x, cell_rect.min.y + TITLE_H), cell_rect.max);
+        let number = all_ids.iter().position(|id| id == &desc.id).map(|p| p + 1);
+        title(app, ui, title_rect, desc, number);
+        viewport(app, ui, view_rect, image_size, desc);
+        first_view.get_or_insert(view_rect);
+    }
+    app.last_panel_rect = first_view;
+}
+
+fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, number: Option<usize>) {
+    ui.scope_builder(UiBuilder::new().max_rect(rect.shrink2(vec2(2.0, 1.0))).id_salt(("title", &desc.id)), |ui| {
+        ui.spacing_mut().item_spacing.y = 1.0;
+        ui.horizontal(|ui| {
+            if let Some(n) = number {
+                let focus = app.focus.as_deref() == Some(desc.id.as_str());
+                let hint = if focus { "Back to the grid (Esc or 0)".to_string() } else { format!("Maximise this panel ({n})") };
+                if ui.small_button(format!("{n}")).on_hover_text(hint).clicked() {
+                    app.actions.push(Action::ToggleFocus(desc.id.clone()));
+                }
+            }
+            let mut text = egui::RichText::new(&desc.title).strong();
+            if desc.best {
+                text = text.color(BEST);
+            }
+            ui.label(text);
+            if desc.best {
+                ui.label(egui::RichText::new("best PSNR-Y").small().color(BEST));
+            }
+            if desc.preview {
+                ui.label(egui::RichText::new("preview").small().color(UPDATING))
+                    .on_hover_text("Computed on a reduced copy of this large image; full resolution follows");
+            }
+            if desc.updating {
+                ui.add(egui::Spinner::new().size(12.0));
+                ui.label(egui::RichText::new("updating").small().color(UPDATING));
+            }
+        });
+        for line in &desc.lines {
+            let color = if desc.is_error { ERROR } else { ui.visuals().text_color() };
+            ui.add(egui::Label::new(egui::RichText::new(line).monospace().color(color)).truncate());
+        }
+    });
+}
+
+/// One image panel: interaction first (so this frame draws the new view), then painting.
+fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, desc: &PanelDesc) {
+    let id = ui.make_persistent_id(("view", &desc.id));
+    let response = interact(ui, &mut app.view, rect, image_size, id);
+    if response.double_clicked() {
+        app.actions.push(Action::FitView);
+    }
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, BACKDROP);
+    let t = app.view.transform(rect, image_size);
+    match (&desc.image, &desc.note) {
+        (Some(image), _) => paint_image(&painter, &t, image),
+        (None, Some(note)) => {
+            let color = if desc.is_error { ERROR } else { Color32::GRAY };
+            painter.text(rect.center(), Align2::CENTER_CENTER, wrap(note, rect.width()), FontId::proportional(14.0), color);
+            if !desc.is_error {
+                ui.put(Rect::from_center_size(rect.center() - vec2(0.0, 24.0), vec2(20.0, 20.0)), egui::Spinner::new());
+            }
+        }
+        (None, None) => {}
+    }
+    paint_selection(&painter, &app.view, &t);
+    if desc.updating {
+        painter.rect_stroke(rect, 0.0, Stroke::new(2.0, UPDATING.gamma_multiply(0.6)), StrokeKind::Inside);
+    }
+    zoom_badge(&painter, &t);
+}
+
+fn wrap(text: &str, width: f32) -> String {
+    // Rough wrap for painter text (no layout job needed for a one-off note).
+    let per_line = ((width / 7.5) as usize).max(20);
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split(' ') {
+        if len + word.len() > per_line && len > 0 {
+            out.push('\n');
+            len = 0;
+        } else if len > 0 {
+            out.push(' ');
+            len += 1;
+        }
+        out.push_str(word);
+        len += word.len();
+    }
+    out
+}
+
+fn interact(ui: &mut egui::Ui, view: &mut ViewState, rect: Rect, image_size: Vec2, id: Id) -> egui::Response {
+    let response = ui.interact(rect, id, Sense::click_and_drag());
+    if response.hovered() {
+        let (scroll, zoom, pointer) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta(), i.pointer.hover_pos()));
+        let factor = zoom * (scroll * 0.0025).exp();
+        if let Some(p) = pointer {
+            view.zoom_at(rect, image_size, p, factor);
+        }
+    }
+    let t = view.transform(rect, image_size);
+    let shift = ui.input(|i| i.modifiers.shift);
+    if response.drag_started() {
+        if let Some(p) = response.interact_pointer_pos() {
+            if response.dragged_by(PointerButton::Secondary) || (shift && response.dragged_by(PointerButton::Primary)) {
+                let a = t.screen_to_image(p);
+                view.selecting = Some((a, a));
+            }
+        }
+    }
+    if response.dragged() {
+        if let Some((start, _)) = view.selecting {
+            if let Some(p) = response.interact_pointer_pos() {
+                view.selecting = Some((start, t.screen_to_image(p)));
+            }
+        } else if response.dragged_by(PointerButton::Primary) {
+            view.pan(rect, image_size, response.drag_delta());
+        }
+    }
+    if response.drag_stopped() {
+        view.finish_selection(image_size);
+    }
+    response.on_hover_cursor(egui::CursorIcon::Grab)
+}
+
+fn paint_image(painter: &egui::Painter, t: &Transform, image: &PanelImage) {
+    let screen = t.rect_to_screen(image.placement);
+    if let Some((visible, uv)) = visible_uv(screen, t.panel) {
+        painter.image(image.texture, visible, uv, Color32::WHITE);
+    }
+}
+
+fn paint_selection(painter: &egui::Painter, view: &ViewState, t: &Transform) {
+    if let Some((a, b)) = view.selecting {
+        let r = t.rect_to_screen(Rect::from_two_pos(a, b));
+        painter.rect_filled(r, 0.0, Color32::from_rgba_unmultiplied(80, 160, 255, 30));
+        painter.rect_stroke(r, 0.0, Stroke::new(1.5, Color32::from_rgb(80, 160, 255)), StrokeKind::Middle);
+    }
+}
+
+fn zoom_badge(painter: &egui::Painter, t: &Transform) {
+    let text = format!("{:.0}%", t.zoom * 100.0);
+    let pos = t.panel.right_bottom() - vec2(6.0, 4.0);
+    painter.text(pos + vec2(1.0, 1.0), Align2::RIGHT_BOTTOM, &text, FontId::monospace(11.0), Color32::BLACK);
+    painter.text(pos, Align2::RIGHT_BOTTOM, text, FontId::monospace(11.0), Color32::from_gray(210));
+}
+
+fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, descs: &[PanelDesc]) {
+    let find = |choice: &str| {
+        app.resolve_panel_id(choice).and_then(|id| descs.iter().find(|d| d.id == id))
+    };
+    let left = find(&app.settings.split_left).or_else(|| descs.iter().find(|d| d.id != "original" && d.id != "lr"));
+    let right = find(&app.settings.split_right).or_else(|| descs.iter().rev().find(|d| d.image.is_some()));
+    let (Some(left), Some(right)) = (left, right) else { return };
+
+    let header = Rect::from_min_size(area.min, vec2(area.width(), TITLE_H));
+    let rect = Rect::from_min_max(pos2(area.min.x, area.min.y + TITLE_H), area.max);
+    let half = vec2(header.width() / 2.0, header.height());
+    title(app, ui, Rect::from_min_size(header.min, half), left, None);
+    ui.scope_builder(UiBuilder::new().max_rect(Rect::from_min_size(header.min + vec2(half.x, 0.0), half)), |ui| {
+        ui.with_layout(egui::Layout::top_down(egui::Align::Max), |ui| {
+            ui.spacing_mut().item_spacing.y = 1.0;
+            ui.horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.label(egui::RichText::new(&right.title).strong());
+                    if right.updating {
+                        ui.add(egui::Spinner::new().size(12.0));
+                    }
+                });
+            });
+            for line in &right.lines {
+                ui.label(egui::RichText::new(line).monospace());
+            }
+        });
+    });
+
+    let id = ui.make_persistent_id("split-view");
+    let response = interact(ui, &mut app.view, rect, image_size, id);
+    if response.double_clicked() {
+        app.actions.push(Action::FitView);
+    }
+    let divider_x = rect.min.x + rect.width() * app.view.split.clamp(0.0, 1.0);
+    let handle = Rect::from_center_size(pos2(divider_x, rect.center().y), vec2(14.0, rect.height()));
+    let drag = ui.interact(handle, ui.make_persistent_id("split-divider"), Sense::drag()).on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+    if drag.dragged() {
+        if let Some(p) = drag.interact_pointer_pos() {
+            app.view.split = ((p.x - rect.min.x) / rect.width()).clamp(0.0, 1.0);
+        }
+    }
+    let divider_x = rect.min.x + rect.width() * app.view.split;
+    let t = app.view.transform(rect, image_size);
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, BACKDROP);
+    let left_clip = Rect::from_min_max(rect.min, pos2(divider_x, rect.max.y));
+    let right_clip = Rect::from_min_max(pos2(divider_x, rect.min.y), rect.max);
+    for (desc, clip) in [(left, left_clip), (right, right_clip)] {
+        if let Some(image) = &desc.image {
+            // Same zoom and centre as the whole panel, only the clip differs.
+            let screen = t.rect_to_screen(image.placement);
+            if let Some((visible, uv)) = visible_uv(screen, clip) {
+                painter.image(image.texture, visible, uv, Color32::WHITE);
+            }
+        }
+    }
+    painter.line_segment([pos2(divider_x, rect.min.y), pos2(divider_x, rect.max.y)], Stroke::new(2.0, Color32::WHITE));
+    painter.circle_filled(pos2(divider_x, rect.center().y), 9.0, Color32::WHITE);
+    painter.text(pos2(divider_x, rect.center().y), Align2::CENTER_CENTER, "↔", FontId::proportional(12.0), Color32::BLACK);
+    for (text, pos, align) in [
+        (&left.title, rect.left_top() + vec2(8.0, 8.0), Align2::LEFT_TOP),
+        (&right.title, rect.right_top() + vec2(-8.0, 8.0), Align2::RIGHT_TOP),
+    ] {
+        let galley_rect = painter.text(pos, align, text, FontId::proportional(15.0), Color32::WHITE);
+        painter.rect_filled(galley_rect.expand(4.0), 3.0, Color32::from_black_alpha(150));
+        painter.text(pos, align, text, FontId::proportional(15.0), Color32::WHITE);
+    }
+    paint_selection(&painter, &app.view, &t);
+    zoom_badge(&painter, &t);
+    app.last_panel_rect = Some(rect);
+}
+
+fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
+    let painter = ui.painter_at(rect);
+    let label_w = 330.0;
+    let bar = Rect::from_min_max(pos2(rect.min.x + label_w, rect.min.y + 6.0), pos2(rect.max.x - 60.0, rect.max.y - 8.0));
+    painter.text(
+        pos2(rect.min.x + 4.0, rect.center().y),
+        Align2::LEFT_CENTER,
+        "|method − original|, mean over R,G,B (8-bit levels)",
+        FontId::proportional(12.0),
+        ui.visuals().text_color(),
+    );
+    if bar.width() > 20.0 {
+        let steps = 64;
+        for s in 0..steps {
+            let x0 = bar.min.x + bar.width() * s as f32 / steps as f32;
+            let x1 = bar.min.x + bar.width() * (s + 1) as f32 / steps as f32;
+            painter.rect_filled(Rect::from_min_max(pos2(x0, bar.min.y), pos2(x1 + 0.5, bar.max.y)), 0.0, colormap::ramp(s as f32 / (steps - 1) as f32));
+        }
+        let color = ui.visuals().text_color();
+        painter.text(pos2(bar.min.x - 4.0, bar.center().y), Align2::RIGHT_CENTER, "0", FontId::monospace(11.0), color);
+        painter.text(bar.center(), Align2::CENTER_CENTER, format!("{}", full_scale as f32 / 2.0), FontId::monospace(11.0), Color32::WHITE);
+        painter.text(pos2(bar.max.x + 4.0, bar.center().y), Align2::LEFT_CENTER, format!("≥{full_scale}"), FontId::monospace(11.0), color);
+    }
+}

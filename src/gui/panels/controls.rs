@@ -1,0 +1,244 @@
+//! The experiment's controls: scale, codec and quality, methods, latent, device, view, export.
+
+use crate::gui::app::{Action, RescaleApp};
+use crate::gui::device;
+use crate::gui::settings::{CodecFamily, DeviceChoice, LrDisplay, ViewMode};
+
+pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        if ui.button("📂 Open…").on_hover_text("Open images (Ctrl+O); or drop files on the window").clicked() {
+            app.actions.push(Action::OpenDialog);
+        }
+        if ui.button("📋 Paste").on_hover_text("Paste an image from the clipboard (Ctrl+V)").clicked() {
+            app.actions.push(Action::PasteFromClipboard);
+        }
+    });
+
+    section(ui, "Experiment");
+    ui.horizontal(|ui| {
+        ui.label("Scale");
+        ui.radio_value(&mut app.settings.scale, 2, "×2");
+        ui.radio_value(&mut app.settings.scale, 4, "×4");
+    });
+    ui.horizontal(|ui| {
+        ui.label("Codec");
+        for family in CodecFamily::ALL {
+            let label = match family {
+                CodecFamily::None => "None",
+                other => other.label(),
+            };
+            ui.radio_value(&mut app.settings.codec, family, label)
+                .on_hover_text(family.label());
+        }
+    });
+    ui.add_enabled_ui(app.settings.codec != CodecFamily::None, |ui| {
+        ui.horizontal(|ui| {
+            ui.label("Quality");
+            if ui.small_button("−").on_hover_text("Quality −1 (←); −5 with ↓").clicked() {
+                app.settings.quality = app.settings.quality.saturating_sub(1).max(1);
+            }
+            ui.add(egui::Slider::new(&mut app.settings.quality, 1..=100).clamping(egui::SliderClamping::Always))
+                .on_hover_text("Encoder quality, as Pillow's quality=. Only the newest value is computed while you drag.");
+            if ui.small_button("+").on_hover_text("Quality +1 (→); +5 with ↑").clicked() {
+                app.settings.quality = (app.settings.quality + 1).min(100);
+            }
+        });
+    });
+
+    section(ui, "Methods");
+    let methods = app.all_methods();
+    if methods.is_empty() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("loading methods…");
+        });
+    }
+    for (m, visible) in methods {
+        ui.horizontal(|ui| {
+            let mut show = visible;
+            let response = ui.add_enabled(m.runnable.is_ok() || visible, egui::Checkbox::new(&mut show, &m.label));
+            if response.changed() {
+                match (m.kind, &m.path) {
+                    (_, Some(_)) => {
+                        if show {
+                            app.settings.hidden_models.retain(|k| k != &m.key);
+                        } else {
+                            app.settings.hidden_models.push(m.key.clone());
+                        }
+                    }
+                    (Some(kind), None) => app.settings.set_shows_kind(kind, show),
+                    (None, None) => {}
+                }
+            }
+            if let Some(path) = &m.path {
+                if ui.small_button("✖").on_hover_text(format!("Remove {}", path.display())).clicked() {
+                    app.actions.push(Action::RemoveModel(path.clone()));
+                }
+            }
+        });
+        if let Err(reason) = &m.runnable {
+            ui.indent(&m.key, |ui| {
+                ui.label(egui::RichText::new(format!("disabled: {reason}")).weak().small());
+            });
+        }
+    }
+    if ui.button("Load model…").on_hover_text("An IRN or SAIN checkpoint: official .pth or .safetensors; or drop it on the window").clicked() {
+        app.actions.push(Action::LoadModelDialog);
+    }
+
+    section(ui, "Latent (IRN, SAIN)");
+    ui.horizontal(|ui| {
+        ui.label("Temperature");
+        ui.add(egui::Slider::new(&mut app.settings.temperature, 0.0..=2.0).step_by(0.05))
+            .on_hover_text("Multiplies the latent's standard deviation; 0 gives a deterministic upscale.");
+    });
+    ui.horizontal(|ui| {
+        ui.label("Seed");
+        ui.add(egui::DragValue::new(&mut app.settings.seed).speed(1.0));
+        if ui.small_button("🎲").on_hover_text("Random seed").clicked() {
+            app.actions.push(Action::RandomSeed);
+        }
+    });
+
+    section(ui, "Device");
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("device")
+            .selected_text(app.settings.device.label())
+            .show_ui(ui, |ui| {
+                for choice in DeviceChoice::ALL {
+                    let label = if device::compiled_in(choice) {
+                        choice.label().to_string()
+                    } else {
+                        format!("{} (not in this build)", choice.label())
+                    };
+                    ui.selectable_value(&mut app.settings.device, choice, label);
+                }
+            });
+        ui.label(format!("active: {}", app.device_label()));
+    });
+
+    section(ui, "View");
+    ui.horizontal(|ui| {
+        for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference] {
+            if ui.selectable_label(app.settings.view == mode, mode.label()).clicked() {
+                app.actions.push(Action::SetView(mode));
+            }
+        }
+    });
+    if app.settings.view == ViewMode::Split {
+        split_choosers(app, ui);
+    }
+    if app.settings.view == ViewMode::Difference {
+        ui.horizontal(|ui| {
+            ui.label("Heatmap full scale");
+            ui.add(egui::Slider::new(&mut app.settings.diff_full_scale, 4..=128).suffix(" levels"))
+                .on_hover_text("An absolute error (mean over R, G, B, in 8-bit levels) this large or larger gets the top colour.");
+        });
+    }
+    ui.horizontal(|ui| {
+        ui.label("LR panel");
+        ui.radio_value(&mut app.settings.lr_display, LrDisplay::UpscaledNearest, "upscaled")
+            .on_hover_text("Nearest-neighbour to the HR size, aligned with the other panels");
+        ui.radio_value(&mut app.settings.lr_display, LrDisplay::OwnSize, "own size")
+            .on_hover_text("At its real pixel size: 1/scale of the others");
+    });
+    lr_source_chooser(app, ui);
+    ui.horizontal(|ui| {
+        if ui.button("Fit").on_hover_text("Fit the whole image (F, or double-click a panel)").clicked() {
+            app.actions.push(Action::FitView);
+        }
+        if let Some(crop) = app.view.crop() {
+            ui.label(format!("crop {:.0}×{:.0}", crop.width(), crop.height()));
+            if ui.small_button("clear").clicked() {
+                app.actions.push(Action::ClearCrop);
+            }
+        }
+    });
+    ui.label(egui::RichText::new("Wheel: zoom · drag: pan · Shift+drag or right-drag: crop").weak().small());
+    ui.checkbox(&mut app.settings.show_chart, "Rate–distortion chart (R)");
+
+    section(ui, "Export");
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("💾 Export…").on_hover_text("Choose a folder: reconstructions, LR, compressed LR, montage, metrics CSV/JSON").clicked() {
+            app.actions.push(Action::ExportDialog);
+        }
+        if let Some(dir) = app.settings.export_dir.clone() {
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+            if ui.button(format!("Export to {name}")).on_hover_text(format!("Export again to {} (E)", dir.display())).clicked() {
+                app.actions.push(Action::ExportTo(dir));
+            }
+        }
+    });
+    if app.exports_in_flight() > 0 {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("exporting…");
+        });
+    }
+}
+
+fn section(ui: &mut egui::Ui, title: &str) {
+    ui.add_space(6.0);
+    ui.separator();
+    ui.label(egui::RichText::new(title).strong());
+}
+
+/// Everything the split view can compare, as (id, label).
+fn choices(app: &RescaleApp) -> Vec<(String, String)> {
+    let mut out = vec![("original".to_string(), "Original".to_string()), ("lr".to_string(), "Compressed LR".to_string())];
+    out.extend(app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).map(|m| (m.key, m.label)));
+    out
+}
+
+fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    let options = choices(app);
+    for (side, salt) in [("Left", "split-left"), ("Right", "split-right")] {
+        let current = if side == "Left" { app.settings.split_left.clone() } else { app.settings.split_right.clone() };
+        let resolved = app.resolve_panel_id(&current);
+        let text = options
+            .iter()
+            .find(|(id, _)| Some(id) == resolved.as_ref())
+            .map(|(_, l)| l.clone())
+            .unwrap_or_else(|| "—".into());
+        ui.horizontal(|ui| {
+            ui.label(side);
+            egui::ComboBox::from_id_salt(salt).selected_text(text).show_ui(ui, |ui| {
+                for (id, label) in &options {
+                    if ui.selectable_label(resolved.as_ref() == Some(id), label).clicked() {
+                        if side == "Left" {
+                            app.settings.split_left = id.clone();
+                        } else {
+                            app.settings.split_right = id.clone();
+                        }
+                    }
+                }
+            });
+        });
+    }
+}
+
+fn lr_source_chooser(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    let methods: Vec<(String, String)> =
+        app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).map(|m| (m.key, m.label)).collect();
+    let current = if app.settings.lr_source == "auto" {
+        "auto".to_string()
+    } else {
+        methods.iter().find(|(k, _)| Some(k) == app.resolve_panel_id(&app.settings.lr_source).as_ref()).map(|(_, l)| l.clone()).unwrap_or_else(|| "auto".into())
+    };
+    ui.horizontal(|ui| {
+        ui.label("LR of");
+        egui::ComboBox::from_id_salt("lr-source").selected_text(current).show_ui(ui, |ui| {
+            if ui.selectable_label(app.settings.lr_source == "auto", "auto (first network)").clicked() {
+                app.settings.lr_source = "auto".into();
+            }
+            for (key, label) in methods {
+                if ui.selectable_label(app.settings.lr_source == key, &label).clicked() {
+                    app.settings.lr_source = key;
+                }
+            }
+        })
+        .response
+        .on_hover_text("Each method makes its own LR: IRN and SAIN hide information in theirs");
+    });
+}

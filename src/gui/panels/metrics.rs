@@ -1,0 +1,109 @@
+//! The numbers: a table of every method's metrics, sizes and stage times, and the status bar.
+
+use crate::gui::app::{bytes_text, codec_text, ms_text, RescaleApp};
+use crate::gui::documents::Slot;
+
+pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    let methods = app.shown_methods();
+    egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
+        egui::Grid::new("metrics-table").striped(true).num_columns(13).spacing([14.0, 3.0]).show(ui, |ui| {
+            for h in [
+                "Method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "LR size", "LR bytes", "bpp", "downscale", "codec",
+                "upscale", "metrics", "",
+            ] {
+                ui.label(egui::RichText::new(h).strong());
+            }
+            ui.end_row();
+            for m in methods {
+                ui.label(&m.label);
+                match (&m.runnable, app.results.slots.get(&m.key)) {
+                    (Err(reason), _) => {
+                        ui.label(egui::RichText::new(format!("unavailable: {reason}")).weak());
+                    }
+                    (Ok(_), Some(slot @ Slot { outcome: Ok(ready), .. })) => {
+                        let o = &ready.view.output;
+                        let stale = app.slot_is_stale(slot);
+                        let cell = |ui: &mut egui::Ui, text: String| {
+                            let mut t = egui::RichText::new(text).monospace();
+                            if stale {
+                                t = t.weak();
+                            }
+                            ui.label(t);
+                        };
+                        cell(ui, format!("{:.2} dB", o.metrics.psnr_y));
+                        cell(ui, format!("{:.4}", o.metrics.ssim_y));
+                        cell(ui, format!("{:.2} dB", o.metrics.psnr_rgb));
+                        cell(ui, format!("{:.4}", o.metrics.ssim_rgb));
+                        cell(ui, format!("{}×{}", o.lr.width(), o.lr.height()));
+                        cell(ui, format!("{} ({})", o.compressed_bytes(), bytes_text(o.compressed_bytes())));
+                        cell(ui, format!("{:.3}", o.bits_per_pixel));
+                        cell(ui, stage(o.timings.downscale, o.stages_run.downscale));
+                        cell(ui, stage(o.timings.codec, o.stages_run.codec));
+                        cell(ui, stage(o.timings.upscale, o.stages_run.upscale));
+                        cell(ui, ms_text(o.timings.metrics));
+                        if stale {
+                            ui.horizontal(|ui| {
+                                ui.add(egui::Spinner::new().size(11.0));
+                                ui.label("updating");
+                            });
+                        } else if ready.view.preview {
+                            ui.label("preview");
+                        } else {
+                            ui.label("");
+                        }
+                    }
+                    (Ok(_), Some(Slot { outcome: Err(e), .. })) => {
+                        ui.label(egui::RichText::new(format!("failed: {e}")).color(egui::Color32::from_rgb(240, 110, 100)));
+                    }
+                    (Ok(_), None) => {
+                        ui.spinner();
+                    }
+                }
+                ui.end_row();
+            }
+        });
+        ui.label(
+            egui::RichText::new(
+                "Metrics as in the papers: on the modcropped image, Y of BT.601 (and RGB), border of `scale` pixels removed. \
+                 bpp = compressed LR bits per HR pixel. \"(cached)\": the stage was served from the cache; its time is from when it ran.",
+            )
+            .weak()
+            .small(),
+        );
+    });
+}
+
+/// A stage time, marked when it came from the cache (it is then the time it took when it ran).
+fn stage(d: std::time::Duration, ran: bool) -> String {
+    if ran {
+        ms_text(d)
+    } else {
+        format!("{} (cached)", ms_text(d))
+    }
+}
+
+pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        if app.is_computing() || app.is_loading() {
+            ui.spinner();
+            ui.label(if app.is_loading() { "loading…" } else { "computing…" });
+        } else {
+            ui.label("ready");
+        }
+        ui.separator();
+        ui.label(format!("device: {}", app.device_label()));
+        if let Some(doc) = app.active_doc() {
+            ui.separator();
+            ui.label(format!("{} · {}×{}", doc.name, doc.rgb.width(), doc.rgb.height()));
+        }
+        ui.separator();
+        ui.label(format!("×{} · {}", app.settings.scale, codec_text(&app.settings.codec())));
+        if app.demo {
+            ui.separator();
+            ui.label("demo mode: Esc to leave, F1 for keys");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.label(egui::RichText::new("F1: shortcuts").weak());
+        });
+    });
+}

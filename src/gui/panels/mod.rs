@@ -1,0 +1,48 @@
+//! The window's layout; each region is its own module and only reads the app state, changes
+//! plain settings, or pushes an [`Action`](super::app::Action).
+
+pub mod compare;
+pub mod controls;
+pub mod menu;
+pub mod metrics;
+pub mod overlays;
+
+use super::app::RescaleApp;
+use super::chart;
+
+pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    if app.demo != app.demo_zoom {
+        // Demo mode is for a room: bigger text reads from the back. Only switched on a change,
+        // so the user's own Ctrl+/- zoom is left alone otherwise.
+        ui.ctx().set_zoom_factor(if app.demo { 1.25 } else { 1.0 });
+        app.demo_zoom = app.demo;
+    }
+    if !app.demo {
+        egui::Panel::top("menu").show(ui, |ui| menu::show(app, ui));
+    }
+    egui::Panel::bottom("status").show(ui, |ui| metrics::status_bar(app, ui));
+    if app.active_doc().is_some() && !app.demo {
+        egui::Panel::bottom("metrics")
+            .resizable(true)
+            .default_size(150.0)
+            .show(ui, |ui| metrics::table(app, ui));
+    }
+    let mut controls_visible = app.settings.controls_visible;
+    egui::Panel::left("controls")
+        .resizable(true)
+        .default_size(270.0)
+        .min_size(220.0)
+        .show_collapsible(ui, &mut controls_visible, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| controls::show(app, ui));
+        });
+    app.settings.controls_visible = controls_visible;
+    if app.settings.show_chart && app.active_doc().is_some() {
+        egui::Panel::right("chart")
+            .resizable(true)
+            .default_size(420.0)
+            .min_size(260.0)
+            .show(ui, |ui| chart::show(app, ui));
+    }
+    egui::CentralPanel::default().show(ui, |ui| compare::show(app, ui));
+    overlays::show(app, ui);
+}

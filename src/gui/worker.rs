@@ -1,0 +1,558 @@
+//! Background threads, so the window never waits for decoding, networks, metrics or disk.
+//!
+//! * The compute thread owns one [`Pipeline`] per open image and runs the newest job only: jobs
+//!   that arrive while one runs replace each other, and a running job gives way to a newer one
+//!   between methods. Results go back per method, so bicubic shows up before a slow network.
+//! * The rate–distortion thread sweeps the quality for the chart with the same rules.
+//! * Loads, model loads and exports are one short-lived thread each.
+//!
+//! Every thread reports on one channel of [`Event`]s and wakes the UI with `request_repaint`.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use egui::ColorImage;
+use image::RgbImage;
+
+use crate::codec::Codec;
+use crate::image_io::{self, LoadOptions};
+use crate::methods::{self, Method};
+use crate::pipeline::{MethodOutput, Pipeline};
+use crate::rescaler::{Rescaler, UpscaleOptions};
+
+use super::colormap;
+use super::device;
+use super::export::{self, ExportJob};
+use super::settings::{CodecFamily, DeviceChoice};
+
+/// Above this many pixels an image is first computed on a smaller copy, so the first result
+/// appears quickly; the full-resolution result replaces it.
+pub const PREVIEW_ABOVE_PIXELS: u64 = 3_000_000;
+/// Pixel count of that smaller copy.
+const PREVIEW_PIXELS: f64 = 1_000_000.0;
+
+/// Qualities the rate–distortion chart samples, coarse first so the curve takes shape early.
+pub const RD_QUALITIES: [u8; 12] = [10, 50, 90, 30, 70, 20, 40, 60, 80, 95, 5, 100];
+
+/// An image decoded into memory, ready to become a document.
+pub struct LoadedDoc {
+    pub name: String,
+    pub path: Option<PathBuf>,
+    pub rgb: Arc<RgbImage>,
+    /// What the Original panel draws (downsampled only if above the GPU's texture limit).
+    pub display: ColorImage,
+    pub warnings: Vec<String>,
+}
+
+/// Where an image comes from; all of them go through [`Workers::spawn_load`].
+#[derive(Clone, Debug)]
+pub enum ImageSource {
+    Path(PathBuf),
+    Bytes { name: String, bytes: Arc<[u8]> },
+    Pixels { name: String, rgb: Arc<RgbImage> },
+}
+
+impl ImageSource {
+    pub fn describe(&self) -> String {
+        match self {
+            ImageSource::Path(p) => p.display().to_string(),
+            ImageSource::Bytes { name, .. } | ImageSource::Pixels { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// One method of a compute job.
+#[derive(Clone)]
+pub struct JobMethod {
+    pub key: String,
+    pub label: String,
+    pub rescaler: Arc<dyn Rescaler>,
+}
+
+#[derive(Clone)]
+pub struct ComputeJob {
+    pub job_id: u64,
+    pub doc_id: u64,
+    pub image: Arc<RgbImage>,
+    pub methods: Vec<JobMethod>,
+    pub codec: Codec,
+    pub options: UpscaleOptions,
+    pub diff_full_scale: u8,
+}
+
+/// What one method produced, with the images already converted for the GPU.
+pub struct MethodView {
+    pub output: MethodOutput,
+    /// The reconstruction.
+    pub recon: ColorImage,
+    /// The LR as the decoder reads it back from the compressed file.
+    pub lr: ColorImage,
+    /// |reconstruction − original| heatmap.
+    pub diff: ColorImage,
+    /// Computed on the smaller preview copy of a large image: numbers are approximate.
+    pub preview: bool,
+    /// Size of the HR reference the metrics used (the modcropped original).
+    pub hr_size: [u32; 2],
+}
+
+pub struct ComputeResult {
+    pub job_id: u64,
+    pub doc_id: u64,
+    pub key: String,
+    pub label: String,
+    pub outcome: Result<Arc<MethodView>, String>,
+}
+
+#[derive(Clone)]
+pub struct RdJob {
+    pub sweep_id: u64,
+    pub doc_id: u64,
+    pub image: Arc<RgbImage>,
+    pub methods: Vec<JobMethod>,
+    pub family: CodecFamily,
+    pub options: UpscaleOptions,
+}
+
+pub struct MethodsLoaded {
+    pub request: u64,
+    pub device: candle_core::Device,
+    pub device_error: Option<String>,
+    pub methods: Vec<Method>,
+    /// User checkpoints, each loaded or failed with the reason.
+    pub user_models: Vec<(PathBuf, Result<Method, String>)>,
+}
+
+pub enum Event {
+    ImageLoaded { request: u64, doc: Box<LoadedDoc> },
+    ImageFailed { request: u64, source: String, error: String },
+    Result(Box<ComputeResult>),
+    /// The compute thread finished (or gave up on) this job.
+    JobFinished { job_id: u64 },
+    MethodsLoaded(Box<MethodsLoaded>),
+    RdPoint { sweep_id: u64, key: String, label: String, quality: u8, bpp: f64, psnr_y: f64 },
+    RdFinished { sweep_id: u64 },
+    RdFailed { sweep_id: u64, key: String, error: String },
+    ExportDone { result: Result<Vec<PathBuf>, String>, dir: PathBuf },
+    Screenshot(Arc<ColorImage>),
+}
+
+enum ComputeMsg {
+    Job(Box<ComputeJob>),
+    Forget(u64),
+}
+
+/// Handles to the long-lived threads and the one channel everything reports on.
+pub struct Workers {
+    pub events: Receiver<Event>,
+    tx: Sender<Event>,
+    compute: Sender<ComputeMsg>,
+    rd: Sender<Option<RdJob>>,
+    ctx: egui::Context,
+    max_texture_side: usize,
+}
+
+impl Workers {
+    pub fn start(ctx: egui::Context, max_texture_side: usize) -> Self {
+        let (tx, events) = channel();
+        let (compute, compute_rx) = channel();
+        let (rd, rd_rx) = channel();
+        // The chart sweep yields to the live view: it waits while the compute thread works.
+        let busy = Arc::new(AtomicBool::new(false));
+        {
+            let tx = tx.clone();
+            let ctx = ctx.clone();
+            let busy = busy.clone();
+            std::thread::Builder::new()
+                .name("rescale-compute".into())
+                .spawn(move || compute_loop(compute_rx, tx, ctx, max_texture_side, busy))
+                .expect("spawning the compute thread");
+        }
+        {
+            let tx = tx.clone();
+            let ctx = ctx.clone();
+            std::thread::Builder::new()
+                .name("rescale-rd".into())
+                .spawn(move || rd_loop(rd_rx, tx, ctx, busy))
+                .expect("spawning the rate-distortion thread");
+        }
+        Self { events, tx, compute, rd, ctx, max_texture_side }
+    }
+
+    pub fn sender(&self) -> Sender<Event> {
+        self.tx.clone()
+    }
+
+    pub fn submit(&self, job: ComputeJob) {
+        let _ = self.compute.send(ComputeMsg::Job(Box::new(job)));
+    }
+
+    pub fn forget_doc(&self, doc_id: u64) {
+        let _ = self.compute.send(ComputeMsg::Forget(doc_id));
+    }
+
+    /// Starts a sweep, or with `None` stops the running one.
+    pub fn sweep(&self, job: Option<RdJob>) {
+        let _ = self.rd.send(job);
+    }
+
+    pub fn spawn_load(&self, request: u64, source: ImageSource) {
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        let max_side = self.max_texture_side;
+        std::thread::spawn(move || {
+            let describe = source.describe();
+            let event = match catch_unwind(AssertUnwindSafe(|| load(source, max_side))) {
+                Ok(Ok(doc)) => Event::ImageLoaded { request, doc: Box::new(doc) },
+                Ok(Err(error)) => Event::ImageFailed { request, source: describe, error },
+                Err(panic) => Event::ImageFailed { request, source: describe, error: panic_message(&panic) },
+            };
+            let _ = tx.send(event);
+            ctx.request_repaint();
+        });
+    }
+
+    pub fn spawn_methods(
+        &self,
+        request: u64,
+        scale: u32,
+        family: CodecFamily,
+        choice: DeviceChoice,
+        user_models: Vec<PathBuf>,
+    ) {
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        std::thread::spawn(move || {
+            let loaded = load_methods(request, scale, family, choice, &user_models);
+            let _ = tx.send(Event::MethodsLoaded(Box::new(loaded)));
+            ctx.request_repaint();
+        });
+    }
+
+    pub fn spawn_export(&self, job: ExportJob) {
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        std::thread::spawn(move || {
+            let dir = job.dir.clone();
+            let result = catch_unwind(AssertUnwindSafe(|| export::run(&job)))
+                .unwrap_or_else(|panic| Err(panic_message(&panic)));
+            let _ = tx.send(Event::ExportDone { result, dir });
+            ctx.request_repaint();
+        });
+    }
+}
+
+fn load(source: ImageSource, max_side: usize) -> Result<LoadedDoc, String> {
+    let options = LoadOptions::default();
+    let (name, path, rgb, warnings) = match source {
+        ImageSource::Path(path) => {
+            let loaded = image_io::load_image(&path, &options).map_err(|e| e.to_string())?;
+            let name = file_stem(&path);
+            (name, Some(path), loaded.rgb, loaded.warnings)
+        }
+        ImageSource::Bytes { name, bytes } => {
+            let loaded = image_io::load_image_from_bytes(&bytes, Path::new(&name), &options)
+                .map_err(|e| e.to_string())?;
+            (file_stem(Path::new(&name)), None, loaded.rgb, loaded.warnings)
+        }
+        ImageSource::Pixels { name, rgb } => (name, None, Arc::unwrap_or_clone(rgb), Vec::new()),
+    };
+    if rgb.width() < 4 || rgb.height() < 4 {
+        return Err(format!("{name}: image is {}x{}, too small to downscale ×4", rgb.width(), rgb.height()));
+    }
+    let display = display_image(&rgb, max_side);
+    Ok(LoadedDoc { name, path, rgb: Arc::new(rgb), display, warnings })
+}
+
+pub fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into())
+}
+
+/// The image as a texture, downsampled if it exceeds what the GPU accepts.
+pub fn display_image(rgb: &RgbImage, max_side: usize) -> ColorImage {
+    let (w, h) = rgb.dimensions();
+    let longest = w.max(h) as usize;
+    if longest <= max_side || max_side == 0 {
+        return colormap::to_color_image(rgb);
+    }
+    let f = max_side as f64 / longest as f64;
+    let nw = ((w as f64 * f).floor() as u32).max(1);
+    let nh = ((h as f64 * f).floor() as u32).max(1);
+    colormap::to_color_image(&image::imageops::resize(rgb, nw, nh, image::imageops::FilterType::Triangle))
+}
+
+fn load_methods(
+    request: u64,
+    scale: u32,
+    family: CodecFamily,
+    choice: DeviceChoice,
+    user_models: &[PathBuf],
+) -> MethodsLoaded {
+    let (device, device_error) = device::open(choice);
+    let methods = [methods::MethodKind::Bicubic, methods::MethodKind::Irn, methods::MethodKind::Sain]
+        .into_iter()
+        .map(|kind| {
+            catch_unwind(AssertUnwindSafe(|| methods::default_method(kind, scale, family.key(), &device)))
+                .unwrap_or_else(|panic| Method {
+                    key: format!("{}-x{scale}-failed", kind.label().to_ascii_lowercase()),
+                    kind,
+                    label: format!("{} ×{scale}", kind.label()),
+                    weights: None,
+                    rescaler: Err(panic_message(&panic)),
+                })
+        })
+        .collect();
+    let user_models = user_models
+        .iter()
+        .map(|path| {
+            let result = catch_unwind(AssertUnwindSafe(|| methods::load_network(path, &device)))
+                .map_err(|panic| panic_message(&panic))
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            (path.clone(), result)
+        })
+        .collect();
+    MethodsLoaded { request, device, device_error, methods, user_models }
+}
+
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    if text.contains("not yet implemented") {
+        "this part of the engine is not built yet (internal: not yet implemented)".into()
+    } else {
+        format!("internal error: {text}")
+    }
+}
+
+/// The pipelines of one image: full resolution, and a small copy when the image is large.
+struct DocPipelines {
+    full: Pipeline,
+    preview: Option<Pipeline>,
+}
+
+impl DocPipelines {
+    fn new(image: &RgbImage) -> Self {
+        let (w, h) = image.dimensions();
+        let pixels = w as u64 * h as u64;
+        let preview = (pixels > PREVIEW_ABOVE_PIXELS).then(|| {
+            let f = (PREVIEW_PIXELS / pixels as f64).sqrt();
+            let pw = ((w as f64 * f) as u32).max(8);
+            let ph = ((h as f64 * f) as u32).max(8);
+            Pipeline::new(image::imageops::resize(image, pw, ph, image::imageops::FilterType::Triangle))
+        });
+        Self { full: Pipeline::new(image.clone()), preview }
+    }
+}
+
+fn compute_loop(
+    rx: Receiver<ComputeMsg>,
+    tx: Sender<Event>,
+    ctx: egui::Context,
+    max_side: usize,
+    busy: Arc<AtomicBool>,
+) {
+    let mut docs: HashMap<u64, DocPipelines> = HashMap::new();
+    let mut next: Option<Box<ComputeJob>> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(ComputeMsg::Job(job)) => job,
+                Ok(ComputeMsg::Forget(id)) => {
+                    docs.remove(&id);
+                    continue;
+                }
+                Err(_) => return,
+            },
+        };
+        busy.store(true, Ordering::Relaxed);
+        // Only the newest job matters: a slider drag queues many.
+        let mut job = job;
+        if let Some(newer) = drain_newest(&rx, &mut docs) {
+            job = newer;
+        }
+        let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+        let passes: Vec<bool> = if pipelines.preview.is_some() { vec![true, false] } else { vec![false] };
+        'passes: for preview in passes {
+            for method in &job.methods {
+                if let Some(newer) = drain_newest(&rx, &mut docs) {
+                    let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+                    next = Some(newer);
+                    break 'passes;
+                }
+                // A Forget may have removed this image's pipelines while the job waited.
+                let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+                let pipeline = match (preview, pipelines.preview.as_mut()) {
+                    (true, Some(p)) => p,
+                    _ => &mut pipelines.full,
+                };
+                let outcome = run_one(pipeline, method, &job, preview, max_side);
+                let _ = tx.send(Event::Result(Box::new(ComputeResult {
+                    job_id: job.job_id,
+                    doc_id: job.doc_id,
+                    key: method.key.clone(),
+                    label: method.label.clone(),
+                    outcome,
+                })));
+                ctx.request_repaint();
+            }
+        }
+        if next.is_none() {
+            busy.store(false, Ordering::Relaxed);
+            let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// Takes every queued message, applying forgets, and returns the newest job if there is one.
+fn drain_newest(rx: &Receiver<ComputeMsg>, docs: &mut HashMap<u64, DocPipelines>) -> Option<Box<ComputeJob>> {
+    let mut newest = None;
+    loop {
+        match rx.try_recv() {
+            Ok(ComputeMsg::Job(job)) => newest = Some(job),
+            Ok(ComputeMsg::Forget(id)) => {
+                docs.remove(&id);
+            }
+            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return newest,
+        }
+    }
+}
+
+fn run_one(
+    pipeline: &mut Pipeline,
+    method: &JobMethod,
+    job: &ComputeJob,
+    preview: bool,
+    max_side: usize,
+) -> Result<Arc<MethodView>, String> {
+    let result = catch_unwind(AssertUnwindSafe(|| -> Result<MethodView, String> {
+        let output = pipeline
+            .run(&method.key, method.rescaler.as_ref(), job.codec, &job.options)
+            .map_err(|e| e.to_string())?;
+        let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
+        let diff = colormap::diff_heatmap(hr, &output.reconstruction, job.diff_full_scale);
+        let hr_size = [hr.width(), hr.height()];
+        Ok(MethodView {
+            recon: display_image(&output.reconstruction, max_side),
+            lr: display_image(&output.compressed.decoded, max_side),
+            diff: shrink_color_image(diff, max_side),
+            output,
+            preview,
+            hr_size,
+        })
+    }));
+    match result {
+        Ok(Ok(view)) => Ok(Arc::new(view)),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => Err(panic_message(&panic)),
+    }
+}
+
+fn shrink_color_image(image: ColorImage, max_side: usize) -> ColorImage {
+    let [w, h] = image.size;
+    if w.max(h) <= max_side || max_side == 0 {
+        return image;
+    }
+    // Nearest sampling: the heatmap is a map of where errors are, not a photo.
+    let f = w.max(h) as f64 / max_side as f64;
+    let nw = ((w as f64 / f) as usize).max(1);
+    let nh = ((h as f64 / f) as usize).max(1);
+    let mut pixels = Vec::with_capacity(nw * nh);
+    for y in 0..nh {
+        let sy = ((y as f64 * f) as usize).min(h - 1);
+        for x in 0..nw {
+            let sx = ((x as f64 * f) as usize).min(w - 1);
+            pixels.push(image.pixels[sy * w + sx]);
+        }
+    }
+    ColorImage::new([nw, nh], pixels)
+}
+
+fn rd_loop(rx: Receiver<Option<RdJob>>, tx: Sender<Event>, ctx: egui::Context, busy: Arc<AtomicBool>) {
+    let mut pipelines: HashMap<u64, Pipeline> = HashMap::new();
+    let mut next: Option<RdJob> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(Some(job)) => job,
+                Ok(None) => continue,
+                Err(_) => return,
+            },
+        };
+        // Keep only the open image's pipeline: the sweep fills its caches quickly.
+        pipelines.retain(|id, _| *id == job.doc_id);
+        let pipeline = pipelines.entry(job.doc_id).or_insert_with(|| {
+            // The chart needs the curve's shape, not full-resolution numbers, on a huge image.
+            let (w, h) = job.image.dimensions();
+            let pixels = w as u64 * h as u64;
+            if pixels > PREVIEW_ABOVE_PIXELS {
+                let f = (PREVIEW_PIXELS / pixels as f64).sqrt();
+                Pipeline::new(image::imageops::resize(
+                    job.image.as_ref(),
+                    ((w as f64 * f) as u32).max(8),
+                    ((h as f64 * f) as u32).max(8),
+                    image::imageops::FilterType::Triangle,
+                ))
+            } else {
+                Pipeline::new((*job.image).clone())
+            }
+        });
+        let qualities: Vec<Option<u8>> = match job.family {
+            CodecFamily::None => vec![None],
+            _ => RD_QUALITIES.iter().copied().map(Some).collect(),
+        };
+        let mut cancelled = false;
+        'sweep: for quality in qualities {
+            for method in &job.methods {
+                // The chart is the lower priority: wait while the live view computes.
+                let mut waited = 0;
+                while busy.load(Ordering::Relaxed) && waited < 3000 {
+                    std::thread::sleep(Duration::from_millis(10));
+                    waited += 1;
+                }
+                match rx.try_recv() {
+                    Ok(newer) => {
+                        next = newer;
+                        cancelled = true;
+                        break 'sweep;
+                    }
+                    Err(TryRecvError::Disconnected) => return,
+                    Err(TryRecvError::Empty) => {}
+                }
+                let codec = job.family.codec(quality.unwrap_or(100));
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    pipeline.run(&method.key, method.rescaler.as_ref(), codec, &job.options)
+                }));
+                let event = match result {
+                    Ok(Ok(out)) => Event::RdPoint {
+                        sweep_id: job.sweep_id,
+                        key: method.key.clone(),
+                        label: method.label.clone(),
+                        quality: quality.unwrap_or(100),
+                        bpp: out.bits_per_pixel,
+                        psnr_y: out.metrics.psnr_y,
+                    },
+                    Ok(Err(e)) => Event::RdFailed { sweep_id: job.sweep_id, key: method.key.clone(), error: e.to_string() },
+                    Err(panic) => {
+                        Event::RdFailed { sweep_id: job.sweep_id, key: method.key.clone(), error: panic_message(&panic) }
+                    }
+                };
+                let _ = tx.send(event);
+                ctx.request_repaint();
+            }
+        }
+        if !cancelled {
+            let _ = tx.send(Event::RdFinished { sweep_id: job.sweep_id });
+            ctx.request_repaint();
+        }
+    }
+}
