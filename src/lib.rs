@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bicubic;
 pub mod codec;
 pub mod error;
+pub mod fast_conv;
 pub mod image_io;
 pub mod methods;
 pub mod metrics;
