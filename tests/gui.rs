@@ -1,0 +1,254 @@
+//! UI tests of the desktop app, driven through egui_kittest: the same `RescaleApp` as the real
+//! window, fed input events, with its worker threads running for real.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use image::{Rgb, RgbImage};
+
+use rescale_lab::gui::settings::{CodecFamily, Settings};
+use rescale_lab::gui::{GuiOptions, RescaleApp, ViewMode};
+
+/// A file "dropped" on the window: what winit hands egui, so the app's drop path runs as is.
+#[derive(Debug)]
+struct TestDrop(PathBuf);
+
+impl egui::DroppedFile for TestDrop {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn options() -> GuiOptions {
+    GuiOptions {
+        start_empty: true,
+        fresh_settings: true,
+        settings_override: Some(Settings { codec: CodecFamily::Jpeg, quality: 75, ..Settings::default() }),
+        ..GuiOptions::default()
+    }
+}
+
+fn harness(options: GuiOptions) -> Harness<'static, RescaleApp> {
+    Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(move |cc| RescaleApp::new(cc, options))
+}
+
+/// A small photo-like test image: gradients, edges and texture, so codecs and rescalers differ.
+fn write_test_image(dir: &Path, name: &str, w: u32, h: u32) -> PathBuf {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        let checker = if (x / 8 + y / 8) % 2 == 0 { 60 } else { 0 };
+        let noise = ((x.wrapping_mul(73) ^ y.wrapping_mul(151)) % 41) as u8;
+        Rgb([
+            ((x * 255 / w) as u8).saturating_add(noise / 2),
+            ((y * 255 / h) as u8).saturating_sub(checker),
+            (128u8).wrapping_add(checker).wrapping_add(noise),
+        ])
+    });
+    let path = dir.join(name);
+    img.save(&path).expect("writing the test image");
+    path
+}
+
+fn drop_file(h: &mut Harness<'static, RescaleApp>, path: &Path) {
+    h.input_mut().dropped_files.push(Arc::new(TestDrop(path.to_path_buf())));
+    h.step();
+}
+
+/// Steps frames until the app is idle (nothing loading or computing, results current).
+fn run_until_idle(h: &mut Harness<'static, RescaleApp>) {
+    let start = Instant::now();
+    let mut idle_frames = 0;
+    while idle_frames < 3 {
+        h.step();
+        if h.state().is_idle() {
+            idle_frames += 1;
+        } else {
+            idle_frames = 0;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "app did not become idle; errors: {:?}", h.state().errors());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn labels_containing(h: &Harness<'static, RescaleApp>, needle: &str) -> Vec<String> {
+    h.query_all_by_label_contains(needle).filter_map(|n| n.accesskit_node().label()).collect()
+}
+
+/// The metric line of the Bicubic panel ("PSNR-Y 31.20 dB · SSIM-Y 0.9012").
+fn bicubic_metrics(h: &Harness<'static, RescaleApp>) -> String {
+    let app = h.state();
+    let key = app.shown_methods().into_iter().find(|m| m.label == "Bicubic").expect("bicubic listed").key;
+    let panel = app.panel_descs().into_iter().find(|p| p.id == key).expect("bicubic panel");
+    let line = panel.lines[0].clone();
+    assert!(line.starts_with("PSNR-Y"), "bicubic panel shows {line:?} (note {:?})", panel.note);
+    // The same text must be on screen as a label, not only in the state.
+    assert!(labels_containing(h, &line).iter().any(|l| l == &line), "label {line:?} not on screen");
+    line
+}
+
+#[test]
+fn drop_quality_codec_and_scale_update_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "test.png", 160, 120);
+    let mut h = harness(options());
+    run_until_idle(&mut h);
+    assert!(h.state().active_doc().is_none());
+
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().active_doc().map(|d| d.name.clone()), Some("test".into()));
+    assert!(h.state().errors().is_empty(), "errors: {:?}", h.state().errors());
+    let q75 = bicubic_metrics(&h);
+    assert!(!labels_containing(&h, "JPEG q75").is_empty(), "LR panel names the codec");
+
+    // Quality down by keyboard (−5 per ↓): 75 → 15.
+    for _ in 0..12 {
+        h.key_press(egui::Key::ArrowDown);
+        h.step();
+    }
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.quality, 15);
+    let q15 = bicubic_metrics(&h);
+    assert_ne!(q75, q15, "metrics must follow the quality");
+    assert!(!labels_containing(&h, "JPEG q15").is_empty());
+
+    // Codec through its radio button.
+    h.get_by_label("WebP").click();
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.codec, CodecFamily::Webp);
+    assert!(!labels_containing(&h, "WebP q15").is_empty());
+    let webp = bicubic_metrics(&h);
+    assert_ne!(webp, q15);
+
+    // Scale through its radio button: the LR becomes 40×30.
+    h.get_by_label("×4").click();
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.scale, 4);
+    assert!(!labels_containing(&h, "40×30").is_empty(), "LR size label at ×4");
+    assert_ne!(bicubic_metrics(&h), webp);
+}
+
+#[test]
+fn export_writes_every_file_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    let path = write_test_image(dir.path(), "photo.png", 96, 64);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+
+    // The "Export to <folder>" button appears once a folder was used; set it as a past export.
+    h.state_mut().settings.export_dir = Some(out.clone());
+    h.step();
+    h.get_by_label("Export to export").click();
+    run_until_idle(&mut h);
+    assert!(h.state().errors().is_empty(), "errors: {:?}", h.state().errors());
+    for name in [
+        "photo_x2_jpeg-q75_bicubic.png",
+        "photo_x2_bicubic_lr.png",
+        "photo_x2_jpeg-q75_bicubic_lr.jpg",
+        "photo_x2_jpeg-q75_metrics.csv",
+        "photo_x2_jpeg-q75_metrics.json",
+        "photo_x2_jpeg-q75_montage.png",
+    ] {
+        assert!(out.join(name).is_file(), "{name} missing; have {:?}", std::fs::read_dir(&out).unwrap().collect::<Vec<_>>());
+    }
+    let rec = image::open(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap();
+    assert_eq!((rec.width(), rec.height()), (96, 64));
+    let lr = image::open(out.join("photo_x2_bicubic_lr.png")).unwrap();
+    assert_eq!((lr.width(), lr.height()), (48, 32));
+    let csv = std::fs::read_to_string(out.join("photo_x2_jpeg-q75_metrics.csv")).unwrap();
+    assert!(csv.starts_with("image,method,scale,codec,quality"));
+    assert!(csv.lines().any(|l| l.starts_with("photo,Bicubic,2,jpeg-q75,75,48,32,")), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("photo_x2_jpeg-q75_metrics.json")).unwrap()).unwrap();
+    assert_eq!(json["quality"], 75);
+    let first = std::fs::read(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap();
+
+    // Again with the E key: new names, old files untouched.
+    h.key_press(egui::Key::E);
+    run_until_idle(&mut h);
+    assert!(out.join("photo_x2_jpeg-q75_bicubic (1).png").is_file());
+    assert!(out.join("photo_x2_jpeg-q75_montage (1).png").is_file());
+    assert_eq!(std::fs::read(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap(), first);
+    assert!(!labels_containing(&h, "Exported").is_empty(), "export confirmation shown");
+}
+
+#[test]
+fn a_bad_file_shows_an_error_and_the_app_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("broken.png");
+    std::fs::write(&bad, b"this is not a PNG").unwrap();
+    let bad_model = dir.path().join("garbage.pth");
+    std::fs::write(&bad_model, b"not a checkpoint").unwrap();
+    let good = write_test_image(dir.path(), "good.png", 64, 48);
+    let mut h = harness(options());
+
+    drop_file(&mut h, &bad);
+    run_until_idle(&mut h);
+    assert!(h.state().active_doc().is_none());
+    let errors = labels_containing(&h, "Could not open");
+    assert!(errors.iter().any(|e| e.contains("broken.png")), "error on screen: {errors:?}");
+
+    drop_file(&mut h, &good);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().active_doc().map(|d| d.name.clone()), Some("good".into()));
+    bicubic_metrics(&h);
+
+    // A checkpoint that does not load: reported, listed as disabled, bicubic keeps working.
+    drop_file(&mut h, &bad_model);
+    run_until_idle(&mut h);
+    assert!(labels_containing(&h, "garbage.pth").iter().any(|l| l.contains("failed to load")), "model error shown");
+    bicubic_metrics(&h);
+
+    // Dismissing the error works and the window still runs.
+    let n = h.state().messages.len();
+    h.get_all_by_label("×").next().expect("a dismiss button").click();
+    h.step();
+    assert!(h.state().messages.len() < n);
+}
+
+#[test]
+fn views_shortcuts_and_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "views.png", 80, 64);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+
+    h.key_press(egui::Key::S);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.view, ViewMode::Split);
+    h.key_press(egui::Key::D);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.view, ViewMode::Difference);
+    assert!(!labels_containing(&h, "Heatmap full scale").is_empty());
+    h.key_press(egui::Key::G);
+    h.key_press(egui::Key::Num3);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().focus.as_deref(), Some(h.state().visible_panel_ids()[2].as_str()));
+    h.key_press(egui::Key::Escape);
+    h.step();
+    assert!(h.state().focus.is_none());
+
+    h.key_press(egui::Key::F1);
+    h.step();
+    assert!(h.state().help_open);
+    assert!(!labels_containing(&h, "quality ±5").is_empty());
+    h.key_press(egui::Key::Escape);
+    h.step();
+    assert!(!h.state().help_open);
+
+    // The chart sweeps the quality in the background: one point per quality for bicubic.
+    h.key_press(egui::Key::R);
+    run_until_idle(&mut h);
+    assert!(h.state().settings.show_chart);
+    let bicubic = h.state().shown_methods().into_iter().find(|m| m.label == "Bicubic").unwrap().key;
+    let points = h.state().rd.curves.get(&bicubic).map(|c| c.points.len()).unwrap_or(0);
+    assert_eq!(points, rescale_lab::gui::worker::RD_QUALITIES.len());
+}
