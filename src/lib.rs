@@ -4,15 +4,20 @@
 
 pub mod bench;
 pub mod bicubic;
+pub mod checkpoint;
 pub mod codec;
+pub mod device;
 pub mod error;
 pub mod fast_conv;
 pub mod image_io;
 pub mod methods;
 pub mod metrics;
 pub mod modcrop;
+pub mod models;
+pub mod nets;
 pub mod pipeline;
 pub mod rescaler;
+pub mod speed;
 
 pub use bicubic::Bicubic;
 pub use codec::{Codec, Compressed, Quality};

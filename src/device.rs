@@ -1,0 +1,77 @@
+//! Choosing where the networks run. CPU always works; CUDA and Metal only in builds with the
+//! `cuda` / `metal` features and on machines that have them, otherwise we fall back to the CPU and
+//! say why, so a GUI or CLI can show the message instead of failing.
+
+use candle_core::Device;
+
+/// Parses `cpu`, `cuda`, `cuda:N`, `metal`, `metal:N` or `auto` (case-insensitive). Returns the
+/// device and, when the request could not be honoured, a message explaining the fallback.
+pub fn select_device(spec: &str) -> (Device, Option<String>) {
+    let spec = spec.trim().to_ascii_lowercase();
+    let (kind, ordinal) = match spec.split_once(':') {
+        Some((kind, n)) => match n.parse::<usize>() {
+            Ok(n) => (kind, n),
+            Err(_) => {
+                return (Device::Cpu, Some(format!("invalid device index in '{spec}'; using the CPU")));
+            }
+        },
+        None => (spec.as_str(), 0),
+    };
+    match kind {
+        "" | "cpu" => (Device::Cpu, None),
+        "cuda" | "gpu" => cuda(ordinal),
+        "metal" => metal(ordinal),
+        "auto" => {
+            if candle_core::utils::cuda_is_available() {
+                if let (device, None) = cuda(ordinal) {
+                    return (device, None);
+                }
+            }
+            if candle_core::utils::metal_is_available() {
+                if let (device, None) = metal(ordinal) {
+                    return (device, None);
+                }
+            }
+            (Device::Cpu, None)
+        }
+        other => (
+            Device::Cpu,
+            Some(format!("unknown device '{other}' (expected cpu, cuda, cuda:N or metal); using the CPU")),
+        ),
+    }
+}
+
+/// A short human name: "CPU", "CUDA:0", "Metal".
+pub fn device_name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "CPU".to_string(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("CUDA:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("Metal:{gpu_id}"),
+    }
+}
+
+fn cuda(ordinal: usize) -> (Device, Option<String>) {
+    if !candle_core::utils::cuda_is_available() {
+        return (
+            Device::Cpu,
+            Some("this build has no CUDA support (rebuild with --features cuda); using the CPU".to_string()),
+        );
+    }
+    match Device::new_cuda(ordinal) {
+        Ok(device) => (device, None),
+        Err(e) => (Device::Cpu, Some(format!("CUDA device {ordinal} is not available ({e}); using the CPU"))),
+    }
+}
+
+fn metal(ordinal: usize) -> (Device, Option<String>) {
+    if !candle_core::utils::metal_is_available() {
+        return (
+            Device::Cpu,
+            Some("this build has no Metal support (rebuild with --features metal); using the CPU".to_string()),
+        );
+    }
+    match Device::new_metal(ordinal) {
+        Ok(device) => (device, None),
+        Err(e) => (Device::Cpu, Some(format!("Metal device {ordinal} is not available ({e}); using the CPU"))),
+    }
+}
