@@ -26,11 +26,14 @@ pub struct Metrics {
 /// All four metrics of `distorted` against `reference`, `border` pixels removed from every side.
 /// Both images must have the same size; otherwise every field is NaN (see `try_evaluate`).
 pub fn evaluate(reference: &RgbImage, distorted: &RgbImage, border: u32) -> Metrics {
+    // Each set of planes is extracted once and shared by PSNR and SSIM.
+    let rgb = cropped_planes(reference, distorted, border, Channels::Rgb);
+    let y = cropped_planes(reference, distorted, border, Channels::Y);
     Metrics {
-        psnr_y: psnr_y(reference, distorted, border),
-        ssim_y: ssim_y(reference, distorted, border),
-        psnr_rgb: psnr_rgb(reference, distorted, border),
-        ssim_rgb: ssim_rgb(reference, distorted, border),
+        psnr_y: y.as_deref().map_or(f64::NAN, psnr),
+        ssim_y: y.as_deref().map_or(f64::NAN, ssim_of_planes),
+        psnr_rgb: rgb.as_deref().map_or(f64::NAN, psnr),
+        ssim_rgb: rgb.as_deref().map_or(f64::NAN, ssim_of_planes),
     }
 }
 
@@ -57,33 +60,25 @@ pub fn try_evaluate(reference: &RgbImage, distorted: &RgbImage, border: u32) -> 
 }
 
 pub fn psnr_rgb(reference: &RgbImage, distorted: &RgbImage, border: u32) -> f64 {
-    match cropped_planes(reference, distorted, border, Channels::Rgb) {
-        Some(planes) => psnr(&planes),
-        None => f64::NAN,
-    }
+    cropped_planes(reference, distorted, border, Channels::Rgb).map_or(f64::NAN, |planes| psnr(&planes))
 }
 
 pub fn psnr_y(reference: &RgbImage, distorted: &RgbImage, border: u32) -> f64 {
-    match cropped_planes(reference, distorted, border, Channels::Y) {
-        Some(planes) => psnr(&planes),
-        None => f64::NAN,
-    }
+    cropped_planes(reference, distorted, border, Channels::Y).map_or(f64::NAN, |planes| psnr(&planes))
 }
 
 pub fn ssim_rgb(reference: &RgbImage, distorted: &RgbImage, border: u32) -> f64 {
-    match cropped_planes(reference, distorted, border, Channels::Rgb) {
-        // Every channel has the same number of SSIM values, so the mean over the three maps
-        // (what the official code computes) is the mean of the three channel means.
-        Some(planes) => planes.iter().map(ssim).sum::<f64>() / planes.len() as f64,
-        None => f64::NAN,
-    }
+    cropped_planes(reference, distorted, border, Channels::Rgb).map_or(f64::NAN, |planes| ssim_of_planes(&planes))
 }
 
 pub fn ssim_y(reference: &RgbImage, distorted: &RgbImage, border: u32) -> f64 {
-    match cropped_planes(reference, distorted, border, Channels::Y) {
-        Some(planes) => ssim(&planes[0]),
-        None => f64::NAN,
-    }
+    cropped_planes(reference, distorted, border, Channels::Y).map_or(f64::NAN, |planes| ssim_of_planes(&planes))
+}
+
+/// Every plane has the same number of SSIM values, so the mean over the three RGB maps (what
+/// the official code computes on the H×W×3 map) is the mean of the three plane means.
+fn ssim_of_planes(planes: &[PlanePair]) -> f64 {
+    planes.iter().map(ssim).sum::<f64>() / planes.len() as f64
 }
 
 /// Bits per pixel of the original (HR) image that a compressed LR of `bytes` costs.
@@ -215,42 +210,53 @@ fn ssim(plane: &PlanePair) -> f64 {
 }
 
 /// Sum of the SSIM map over output rows `band_start..band_end`.
+///
+/// Works on whole rows (filter tap outermost) so that the inner loops run over contiguous
+/// memory and vectorise.
 fn ssim_band_sum(plane: &PlanePair, window: &[f64; SSIM_WINDOW], band_start: usize, band_end: usize, out_width: usize) -> f64 {
     let width = plane.width;
     let input_rows = band_end - band_start + SSIM_WINDOW - 1;
-    // Horizontally filtered x, y, x², y², xy for every input row the band's windows touch.
-    let mut filtered = vec![[0.0f64; 5]; input_rows * out_width];
+    // The five quantities SSIM filters: x, y, x², y², xy.
+    let mut products = [vec![0.0f64; width], vec![0.0f64; width], vec![0.0f64; width]];
+    // Each quantity filtered along x, for every input row the band's windows touch.
+    let mut filtered: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0f64; input_rows * out_width]);
     for r in 0..input_rows {
-        let row = (band_start + r) * width;
-        let a = &plane.reference[row..row + width];
-        let b = &plane.distorted[row..row + width];
-        for x in 0..out_width {
-            let mut sums = [0.0f64; 5];
+        let start = (band_start + r) * width;
+        let a = &plane.reference[start..start + width];
+        let b = &plane.distorted[start..start + width];
+        let [aa, bb, ab] = &mut products;
+        for x in 0..width {
+            aa[x] = a[x] * a[x];
+            bb[x] = b[x] * b[x];
+            ab[x] = a[x] * b[x];
+        }
+        let sources: [&[f64]; 5] = [a, b, aa, bb, ab];
+        for (source, target) in sources.iter().zip(filtered.iter_mut()) {
+            let out = &mut target[r * out_width..(r + 1) * out_width];
             for (k, &w) in window.iter().enumerate() {
-                let (va, vb) = (a[x + k], b[x + k]);
-                sums[0] += w * va;
-                sums[1] += w * vb;
-                sums[2] += w * va * va;
-                sums[3] += w * vb * vb;
-                sums[4] += w * va * vb;
+                for (o, &v) in out.iter_mut().zip(&source[k..k + out_width]) {
+                    *o += w * v;
+                }
             }
-            filtered[r * out_width + x] = sums;
         }
     }
 
+    let mut sums: [Vec<f64>; 5] = std::array::from_fn(|_| vec![0.0f64; out_width]);
     let mut total = 0.0;
     for out_row in 0..band_end - band_start {
-        for x in 0..out_width {
-            let mut sums = [0.0f64; 5];
+        for (sum, source) in sums.iter_mut().zip(&filtered) {
+            sum.fill(0.0);
             for (k, &w) in window.iter().enumerate() {
-                let f = &filtered[(out_row + k) * out_width + x];
-                for q in 0..5 {
-                    sums[q] += w * f[q];
+                let row = &source[(out_row + k) * out_width..(out_row + k + 1) * out_width];
+                for (s, &v) in sum.iter_mut().zip(row) {
+                    *s += w * v;
                 }
             }
-            let [mu_a, mu_b, mean_aa, mean_bb, mean_ab] = sums;
-            let (mu_aa, mu_bb, mu_ab) = (mu_a * mu_a, mu_b * mu_b, mu_a * mu_b);
-            let (var_a, var_b, cov) = (mean_aa - mu_aa, mean_bb - mu_bb, mean_ab - mu_ab);
+        }
+        let [mu_a, mu_b, mean_aa, mean_bb, mean_ab] = &sums;
+        for x in 0..out_width {
+            let (mu_aa, mu_bb, mu_ab) = (mu_a[x] * mu_a[x], mu_b[x] * mu_b[x], mu_a[x] * mu_b[x]);
+            let (var_a, var_b, cov) = (mean_aa[x] - mu_aa, mean_bb[x] - mu_bb, mean_ab[x] - mu_ab);
             total += ((2.0 * mu_ab + SSIM_C1) * (2.0 * cov + SSIM_C2))
                 / ((mu_aa + mu_bb + SSIM_C1) * (var_a + var_b + SSIM_C2));
         }

@@ -71,3 +71,18 @@ fn metrics_are_symmetric_and_order_matches_quality() {
     assert!((same.ssim_rgb - 1.0).abs() < 1e-12);
     assert!(forward.ssim_y < same.ssim_y);
 }
+
+/// Run with `cargo test --release --test metrics_parity -- --ignored --nocapture`; timing
+/// depends on the machine, so it is not part of the default run.
+#[test]
+#[ignore]
+fn large_image_metrics_are_fast() {
+    let a = RgbImage::from_fn(2048, 2048, |x, y| image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8]));
+    let b = RgbImage::from_fn(2048, 2048, |x, y| image::Rgb([(x % 250) as u8, (y % 241) as u8, ((x + y) % 239) as u8]));
+    let start = std::time::Instant::now();
+    let metrics = evaluate(&a, &b, 4);
+    let elapsed = start.elapsed();
+    println!("2048² evaluate: {elapsed:?} {metrics:?}");
+    assert!(metrics.psnr_y.is_finite() && metrics.ssim_y.is_finite());
+    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
+}
