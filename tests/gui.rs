@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::{by, NodeT, Queryable};
 use egui_kittest::Harness;
 use image::{Rgb, RgbImage};
 
@@ -75,8 +75,15 @@ fn run_until_idle(h: &mut Harness<'static, RescaleApp>) {
     }
 }
 
+/// Texts on screen containing `needle`: labels (whose text AccessKit keeps in `value`) and the
+/// names of other widgets.
 fn labels_containing(h: &Harness<'static, RescaleApp>, needle: &str) -> Vec<String> {
-    h.query_all_by_label_contains(needle).filter_map(|n| n.accesskit_node().label()).collect()
+    h.query_all(by().label_contains(needle).include_labels())
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            if node.role() == egui::accesskit::Role::Label { node.value() } else { node.label() }
+        })
+        .collect()
 }
 
 /// The metric line of the Bicubic panel ("PSNR-Y 31.20 dB · SSIM-Y 0.9012").
@@ -208,7 +215,7 @@ fn a_bad_file_shows_an_error_and_the_app_keeps_working() {
 
     // Dismissing the error works and the window still runs.
     let n = h.state().messages.len();
-    h.get_all_by_label("×").next().expect("a dismiss button").click();
+    h.get_all_by_label("dismiss").next().expect("a dismiss button").click();
     h.step();
     assert!(h.state().messages.len() < n);
 }

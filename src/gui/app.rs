@@ -495,11 +495,8 @@ impl RescaleApp {
                 best: false,
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
-                (Err(reason), _) => {
-                    desc.note = Some(format!("unavailable: {reason}"));
-                    desc.lines = vec!["disabled".into(), String::new()];
-                    desc.is_error = true;
-                }
+                // Unavailable methods get a line above the grid, not a panel of empty space.
+                (Err(_), _) => continue,
                 (Ok(_), None) => desc.note = Some("computing…".into()),
                 (Ok(_), Some(slot)) => {
                     desc.updating = self.slot_is_stale(slot);
@@ -524,6 +521,16 @@ impl RescaleApp {
             panels.push(desc);
         }
         panels
+    }
+
+    /// "IRN ×2: reason; SAIN ×2: reason" for the methods the user asked for that cannot run.
+    pub fn unavailable_notice(&self) -> Option<String> {
+        let reasons: Vec<String> = self
+            .shown_methods()
+            .into_iter()
+            .filter_map(|m| m.runnable.err().map(|e| format!("{}: {e}", m.label)))
+            .collect();
+        (!reasons.is_empty()).then(|| format!("Unavailable: {}", reasons.join("; ")))
     }
 
     /// Panel ids in the order the number keys address them.

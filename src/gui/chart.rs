@@ -30,7 +30,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if family == CodecFamily::None {
         ui.label("No codec: one point per method. Choose JPEG or WebP to sweep the quality.");
     } else {
-        ui.label(format!("{} quality swept in the background; ● = the current setting.", family.label()));
+        ui.label(format!("{} quality swept in the background; the large dot is the current setting.", family.label()));
     }
     let methods = app.shown_methods();
     let mut errors = Vec::new();

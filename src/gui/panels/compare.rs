@@ -24,6 +24,14 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     };
     let image_size = doc.size();
     let descs = app.panel_descs();
+    if let Some(notice) = app.unavailable_notice() {
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new(notice).color(ERROR).small());
+            if ui.small_button("Load model…").clicked() {
+                app.actions.push(Action::LoadModelDialog);
+            }
+        });
+    }
     let mut area = ui.available_rect_before_wrap();
     if app.settings.view == ViewMode::Difference {
         let legend = Rect::from_min_max(pos2(area.min.x, area.max.y - 26.0), area.max);
@@ -53,14 +61,14 @@ fn messages(app: &mut RescaleApp, ui: &mut egui::Ui) {
         };
         egui::Frame::new().fill(fill).inner_margin(4.0).corner_radius(4.0).show(ui, |ui| {
             ui.horizontal(|ui| {
-                let icon = match m.kind {
-                    MessageKind::Error => "⚠",
-                    MessageKind::Warning => "ℹ",
-                    MessageKind::Info => "✔",
+                let prefix = match m.kind {
+                    MessageKind::Error => "Error: ",
+                    MessageKind::Warning => "Note: ",
+                    MessageKind::Info => "",
                 };
-                ui.label(egui::RichText::new(format!("{icon} {}", m.text)).color(text_color));
+                ui.label(egui::RichText::new(format!("{prefix}{}", m.text)).color(text_color));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    if ui.small_button("×").on_hover_text("Dismiss").clicked() {
+                    if ui.small_button("dismiss").clicked() {
                         dismiss = Some(i);
                     }
                 });
@@ -343,7 +351,7 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
     }
     painter.line_segment([pos2(divider_x, rect.min.y), pos2(divider_x, rect.max.y)], Stroke::new(2.0, Color32::WHITE));
     painter.circle_filled(pos2(divider_x, rect.center().y), 9.0, Color32::WHITE);
-    painter.text(pos2(divider_x, rect.center().y), Align2::CENTER_CENTER, "↔", FontId::proportional(12.0), Color32::BLACK);
+    painter.text(pos2(divider_x, rect.center().y), Align2::CENTER_CENTER, "↔", FontId::monospace(12.0), Color32::BLACK);
     for (text, pos, align) in [
         (&left.title, rect.left_top() + vec2(8.0, 8.0), Align2::LEFT_TOP),
         (&right.title, rect.right_top() + vec2(-8.0, 8.0), Align2::RIGHT_TOP),

@@ -7,10 +7,10 @@ use crate::gui::settings::{CodecFamily, DeviceChoice, LrDisplay, ViewMode};
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
-        if ui.button("📂 Open…").on_hover_text("Open images (Ctrl+O); or drop files on the window").clicked() {
+        if ui.button("Open…").on_hover_text("Open images (Ctrl+O); or drop files on the window").clicked() {
             app.actions.push(Action::OpenDialog);
         }
-        if ui.button("📋 Paste").on_hover_text("Paste an image from the clipboard (Ctrl+V)").clicked() {
+        if ui.button("Paste").on_hover_text("Paste an image from the clipboard (Ctrl+V)").clicked() {
             app.actions.push(Action::PasteFromClipboard);
         }
     });
@@ -34,13 +34,14 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     });
     ui.add_enabled_ui(app.settings.codec != CodecFamily::None, |ui| {
         ui.horizontal(|ui| {
-            ui.label("Quality");
-            if ui.small_button("−").on_hover_text("Quality −1 (←); −5 with ↓").clicked() {
+            let label = ui.label("Quality");
+            if ui.small_button("−").on_hover_text("Quality −1 (Left arrow key); −5 with Down").clicked() {
                 app.settings.quality = app.settings.quality.saturating_sub(1).max(1);
             }
             ui.add(egui::Slider::new(&mut app.settings.quality, 1..=100).clamping(egui::SliderClamping::Always))
+                .labelled_by(label.id)
                 .on_hover_text("Encoder quality, as Pillow's quality=. Only the newest value is computed while you drag.");
-            if ui.small_button("+").on_hover_text("Quality +1 (→); +5 with ↑").clicked() {
+            if ui.small_button("+").on_hover_text("Quality +1 (Right arrow key); +5 with Up").clicked() {
                 app.settings.quality = (app.settings.quality + 1).min(100);
             }
         });
@@ -72,7 +73,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 }
             }
             if let Some(path) = &m.path {
-                if ui.small_button("✖").on_hover_text(format!("Remove {}", path.display())).clicked() {
+                if ui.small_button("remove").on_hover_text(format!("Remove {}", path.display())).clicked() {
                     app.actions.push(Action::RemoveModel(path.clone()));
                 }
             }
@@ -89,20 +90,22 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
 
     section(ui, "Latent (IRN, SAIN)");
     ui.horizontal(|ui| {
-        ui.label("Temperature");
+        let label = ui.label("Temperature");
         ui.add(egui::Slider::new(&mut app.settings.temperature, 0.0..=2.0).step_by(0.05))
+            .labelled_by(label.id)
             .on_hover_text("Multiplies the latent's standard deviation; 0 gives a deterministic upscale.");
     });
     ui.horizontal(|ui| {
-        ui.label("Seed");
-        ui.add(egui::DragValue::new(&mut app.settings.seed).speed(1.0));
-        if ui.small_button("🎲").on_hover_text("Random seed").clicked() {
+        let label = ui.label("Seed");
+        ui.add(egui::DragValue::new(&mut app.settings.seed).speed(1.0)).labelled_by(label.id);
+        if ui.small_button("random").on_hover_text("Random seed").clicked() {
             app.actions.push(Action::RandomSeed);
         }
     });
 
     section(ui, "Device");
     ui.horizontal(|ui| {
+        let label = ui.label("Run on");
         egui::ComboBox::from_id_salt("device")
             .selected_text(app.settings.device.label())
             .show_ui(ui, |ui| {
@@ -114,7 +117,9 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                     };
                     ui.selectable_value(&mut app.settings.device, choice, label);
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         ui.label(format!("active: {}", app.device_label()));
     });
 
@@ -131,8 +136,9 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     }
     if app.settings.view == ViewMode::Difference {
         ui.horizontal(|ui| {
-            ui.label("Heatmap full scale");
+            let label = ui.label("Heatmap full scale");
             ui.add(egui::Slider::new(&mut app.settings.diff_full_scale, 4..=128).suffix(" levels"))
+                .labelled_by(label.id)
                 .on_hover_text("An absolute error (mean over R, G, B, in 8-bit levels) this large or larger gets the top colour.");
         });
     }
@@ -160,7 +166,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
 
     section(ui, "Export");
     ui.horizontal_wrapped(|ui| {
-        if ui.button("💾 Export…").on_hover_text("Choose a folder: reconstructions, LR, compressed LR, montage, metrics CSV/JSON").clicked() {
+        if ui.button("Export…").on_hover_text("Choose a folder: reconstructions, LR, compressed LR, montage, metrics CSV/JSON").clicked() {
             app.actions.push(Action::ExportDialog);
         }
         if let Some(dir) = app.settings.export_dir.clone() {
@@ -202,7 +208,7 @@ fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
             .map(|(_, l)| l.clone())
             .unwrap_or_else(|| "—".into());
         ui.horizontal(|ui| {
-            ui.label(side);
+            let label = ui.label(side);
             egui::ComboBox::from_id_salt(salt).selected_text(text).show_ui(ui, |ui| {
                 for (id, label) in &options {
                     if ui.selectable_label(resolved.as_ref() == Some(id), label).clicked() {
@@ -213,7 +219,9 @@ fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         }
                     }
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         });
     }
 }
@@ -227,7 +235,7 @@ fn lr_source_chooser(app: &mut RescaleApp, ui: &mut egui::Ui) {
         methods.iter().find(|(k, _)| Some(k) == app.resolve_panel_id(&app.settings.lr_source).as_ref()).map(|(_, l)| l.clone()).unwrap_or_else(|| "auto".into())
     };
     ui.horizontal(|ui| {
-        ui.label("LR of");
+        let label = ui.label("LR of");
         egui::ComboBox::from_id_salt("lr-source").selected_text(current).show_ui(ui, |ui| {
             if ui.selectable_label(app.settings.lr_source == "auto", "auto (first network)").clicked() {
                 app.settings.lr_source = "auto".into();
@@ -239,6 +247,7 @@ fn lr_source_chooser(app: &mut RescaleApp, ui: &mut egui::Ui) {
             }
         })
         .response
+        .labelled_by(label.id)
         .on_hover_text("Each method makes its own LR: IRN and SAIN hide information in theirs");
     });
 }
