@@ -9,6 +9,7 @@ pub mod codec;
 pub mod device;
 pub mod error;
 pub mod fast_conv;
+pub mod gui;
 pub mod image_io;
 pub mod methods;
 pub mod metrics;
