@@ -32,6 +32,14 @@ pub fn try_imresize(image: &Rgb32FImage, scale: f64) -> Result<Rgb32FImage> {
     if in_width == 0 || in_height == 0 || out_width == 0 || out_height == 0 {
         return Ok(Rgb32FImage::new(out_width, out_height));
     }
+    // A tiny scale widens the antialiasing kernel to ~4/scale taps per output pixel; refuse
+    // weight tables that could not sensibly fit in memory instead of aborting on allocation.
+    let taps = if scale < 1.0 { (4.0 / scale).ceil() + 2.0 } else { 6.0 };
+    if taps * out_width.max(out_height) as f64 > MAX_WEIGHT_TABLE as f64 {
+        return Err(EngineError::InvalidArgument(format!(
+            "resize scale {scale} is too small for a {in_width}x{in_height} image"
+        )));
+    }
 
     let rows = AxisWeights::new(in_height as usize, out_height as usize, scale);
     let columns = AxisWeights::new(in_width as usize, out_width as usize, scale);
@@ -39,6 +47,9 @@ pub fn try_imresize(image: &Rgb32FImage, scale: f64) -> Result<Rgb32FImage> {
     let resized = resize_width(&resized_rows, in_width as usize, &columns);
     Ok(Rgb32FImage::from_raw(out_width, out_height, resized).expect("output buffer matches its size"))
 }
+
+/// Most weights one axis may need (2 GiB of f64 and indices together).
+const MAX_WEIGHT_TABLE: usize = 1 << 27;
 
 /// `ceil(in·scale)` computed in f64 exactly as Python's `math.ceil(in_H * scale)` does.
 fn output_length(input: u32, scale: f64) -> Result<u32> {
@@ -241,5 +252,7 @@ mod tests {
         assert!(try_imresize(&image, -2.0).is_err());
         assert_eq!(imresize(&image, f64::INFINITY).dimensions(), (0, 0));
         assert_eq!(imresize(&Rgb32FImage::new(0, 5), 0.5).dimensions(), (0, 3));
+        // Would need 4e12 taps per output pixel.
+        assert!(try_imresize(&image, 1e-12).is_err());
     }
 }
