@@ -100,3 +100,47 @@ fn large_downscale_is_fast() {
     assert_eq!(up.dimensions(), (2048, 2048));
     assert!(down.as_secs_f64() < 1.0, "×¼ of 2048² took {down:?}");
 }
+
+/// The whole bicubic-and-bicubic protocol (modcrop, ×1/s, LR rounded to 8 bits, ×s, result
+/// rounded, metrics with a border of s) on Set5 and Set14, against the official code's numbers
+/// in `shared/docs/rescaling-models.md` (given there to three decimals, four for SSIM).
+#[test]
+fn bicubic_round_trip_matches_published_eval_numbers() {
+    use rescale_lab::image_io::{load_image, to_f32, to_u8, LoadOptions};
+    use rescale_lab::metrics::evaluate;
+    use rescale_lab::modcrop::modcrop;
+
+    // (set, scale, PSNR-Y, SSIM-Y, PSNR-RGB)
+    let targets = [
+        ("Set5", 2, 33.682, 0.9305, 31.800),
+        ("Set5", 4, 28.431, 0.8113, 26.696),
+        ("Set14", 2, 30.327, 0.8700, 28.522),
+        ("Set14", 4, 26.092, 0.7050, 24.465),
+    ];
+    for (set, scale, psnr_y, ssim_y, psnr_rgb) in targets {
+        let dir = Path::new("../shared/data/eval").join(set);
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "png"))
+            .collect();
+        paths.sort();
+        let bicubic = Bicubic::new(scale);
+        let mut sums = [0.0f64; 3];
+        for path in &paths {
+            let (hr, _) = modcrop(&load_image(path, &LoadOptions::default()).unwrap().rgb, scale);
+            let lr = to_u8(&bicubic.downscale(&to_f32(&hr)).unwrap());
+            let sr = to_u8(&bicubic.upscale(&to_f32(&lr), &UpscaleOptions::default()).unwrap());
+            let metrics = evaluate(&hr, &sr, scale);
+            sums[0] += metrics.psnr_y;
+            sums[1] += metrics.ssim_y;
+            sums[2] += metrics.psnr_rgb;
+        }
+        let n = paths.len() as f64;
+        let [got_psnr_y, got_ssim_y, got_psnr_rgb] = sums.map(|s| s / n);
+        println!("{set} ×{scale}: PSNR-Y {got_psnr_y:.4} SSIM-Y {got_ssim_y:.5} PSNR-RGB {got_psnr_rgb:.4} ({n} images)");
+        assert!((got_psnr_y - psnr_y).abs() <= 0.0005, "{set} ×{scale} PSNR-Y {got_psnr_y} vs {psnr_y}");
+        assert!((got_ssim_y - ssim_y).abs() <= 0.00005, "{set} ×{scale} SSIM-Y {got_ssim_y} vs {ssim_y}");
+        assert!((got_psnr_rgb - psnr_rgb).abs() <= 0.0005, "{set} ×{scale} PSNR-RGB {got_psnr_rgb} vs {psnr_rgb}");
+    }
+}
