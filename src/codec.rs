@@ -557,12 +557,16 @@ mod webp {
     }
 
     pub(super) fn decode(bytes: &[u8]) -> Result<RgbImage> {
-        let (mut width, mut height): (c_int, c_int) = (0, 0);
-        // SAFETY: libwebp reads at most `bytes.len()` bytes.
-        if unsafe { ffi::WebPGetInfo(bytes.as_ptr(), bytes.len(), &mut width, &mut height) } == 0 {
-            return Err(codec_error(CODEC, "not a WebP file, or a corrupt header"));
+        // SAFETY: all-zero is a valid output struct; libwebp reads at most `bytes.len()` bytes.
+        let mut features: ffi::WebPBitstreamFeatures = unsafe { std::mem::zeroed() };
+        let status = unsafe { ffi::WebPGetFeatures(bytes.as_ptr(), bytes.len(), &mut features) };
+        if status != ffi::VP8StatusCode::VP8_STATUS_OK {
+            return Err(codec_error(CODEC, format!("not a WebP file, or a corrupt header ({status:?})")));
         }
-        let (width, height) = (width as u32, height as u32);
+        if features.has_animation != 0 {
+            return Err(codec_error(CODEC, "animated WebP is not supported"));
+        }
+        let (width, height) = (features.width as u32, features.height as u32);
         let mut pixels = rgb_buffer(CODEC, width, height)?;
         let len = width as usize * height as usize * 3;
         let stride = width as c_int * 3;

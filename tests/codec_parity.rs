@@ -265,3 +265,18 @@ fn lossless_webp_decodes_exactly() {
         .unwrap();
     assert_eq!(decode_webp(&bytes).unwrap(), image);
 }
+
+/// A greyscale JPEG reads as RGB with equal channels, as Pillow's `convert("RGB")` of mode L.
+#[test]
+fn greyscale_jpeg_decodes_to_grey_rgb() {
+    let grey = image::GrayImage::from_fn(37, 23, |x, y| image::Luma([(x * 6 + y * 4) as u8]));
+    let mut bytes = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90)
+        .encode(grey.as_raw(), 37, 23, image::ExtendedColorType::L8)
+        .unwrap();
+    let decoded = decode_jpeg(&bytes).unwrap();
+    assert_eq!(decoded.dimensions(), (37, 23));
+    assert!(decoded.pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+    let spread = decoded.pixels().map(|p| p[0]).max().unwrap() - decoded.pixels().map(|p| p[0]).min().unwrap();
+    assert!(spread > 200, "the gradient survived decoding (spread {spread})");
+}
