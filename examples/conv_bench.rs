@@ -1,7 +1,8 @@
 //! CPU throughput of the DenseBlock convolutions: candle's `conv2d` vs `fast_conv`, and the
 //! machine's GEMM ceiling (the `gemm` crate on a similar-sized matmul).
 //!
-//! `cargo run --release --example conv_bench -- [SIZE] [REPS]` (default 256 5). Prints medians.
+//! `cargo run --release --example conv_bench -- [SIZE] [REPS] [fast]` (default 256 5; `fast`
+//! skips candle). Prints medians.
 
 use std::time::Instant;
 
@@ -47,6 +48,8 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let size: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
     let reps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
+    // Third argument `fast`: skip the (slow) candle measurements, print 0 for them.
+    let fast_only = args.get(3).is_some_and(|s| s == "fast");
     let threads = rayon::current_num_threads();
     let (h, w) = (size, size);
     let cfg = Conv2dConfig { padding: 1, ..Default::default() };
@@ -79,7 +82,7 @@ fn main() -> Result<()> {
         let conv = Conv2d::new(wt.clone(), Some(b.clone()), cfg);
         let packed = PackedConv3x3::from_tensors(&wt, &b)?;
         let flops = packed.flops(h, w);
-        let tc = median_secs(reps, || conv.forward(&x).map(|_| ()))?;
+        let tc = if fast_only { f64::INFINITY } else { median_secs(reps, || conv.forward(&x).map(|_| ()))? };
         let tf = median_secs(reps, || conv3x3_packed(&x, &packed, Activation::None).map(|_| ()))?;
         println!(
             "{:<12} {:>8.3} {:>12.1} {:>12.1} {:>12.1} {:>7.1}×",
@@ -108,14 +111,14 @@ fn main() -> Result<()> {
         let layers: Vec<Conv2d> = convs.iter().map(|(w, b)| Conv2d::new(w.clone(), Some(b.clone()), cfg)).collect();
         let x = rand_t(&[1, cin, h, w], 1.0)?;
         let flops = packed.flops(h, w);
-        let tc = median_secs(reps, || {
+        let tc = if fast_only { f64::INFINITY } else { median_secs(reps, || {
             let mut f = x.clone();
             for conv in &layers[..4] {
                 let g = candle_nn::ops::leaky_relu(&conv.forward(&f)?, 0.2)?;
                 f = Tensor::cat(&[&f, &g], 1)?;
             }
             layers[4].forward(&f).map(|_| ())
-        })?;
+        })? };
         let tf = median_secs(reps, || packed.forward(&x).map(|_| ()))?;
         println!(
             "{:<22} {:>8.3} {:>12.1} {:>12.1} {:>10.1} {:>10.1} {:>7.1}×",

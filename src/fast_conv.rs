@@ -35,6 +35,13 @@ const BAND_BYTES: usize = 1 << 20;
 const MIN_BAND_PIXELS: usize = 64;
 /// Largest band, in pixels, so large images still give every thread many bands.
 const MAX_BAND_PIXELS: usize = 4096;
+/// Convolutions with at most this many outputs use the kn2row path: one GEMM of the pixels'
+/// channel vectors (read in place, no im2col) with all nine taps' weights side by side
+/// (`cin × 9·cout`), then a 3×3 shift-and-add. An im2col GEMM with so few output columns is
+/// bound by the im2col buffer's memory traffic (9·cin floats per pixel for 2·cout flops each).
+pub const KN2ROW_MAX_COUT: usize = 16;
+/// Target size in bytes of one kn2row band's GEMM output.
+const KN2ROW_BAND_BYTES: usize = 1 << 20;
 
 /// What follows a convolution's bias.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,6 +57,9 @@ pub struct PackedConv3x3 {
     cout: usize,
     /// `9·cin × cout`, row-major; row `(ky·3 + kx)·cin + c` (the im2col column order).
     weight: Vec<f32>,
+    /// For small `cout` only (see [`KN2ROW_MAX_COUT`]): `cin × 9·cout`, row-major;
+    /// element `(c, tap·cout + o)`.
+    weight_kn2row: Option<Vec<f32>>,
     bias: Vec<f32>,
 }
 
@@ -70,7 +80,18 @@ impl PackedConv3x3 {
                 }
             }
         }
-        Ok(Self { cin, cout, weight: packed, bias: bias.to_vec() })
+        let weight_kn2row = (cout <= KN2ROW_MAX_COUT).then(|| {
+            let mut kn = vec![0f32; cin * 9 * cout];
+            for o in 0..cout {
+                for c in 0..cin {
+                    for tap in 0..9 {
+                        kn[c * 9 * cout + tap * cout + o] = weight[(o * cin + c) * 9 + tap];
+                    }
+                }
+            }
+            kn
+        });
+        Ok(Self { cin, cout, weight: packed, weight_kn2row, bias: bias.to_vec() })
     }
 
     /// From candle tensors: `weight` `(cout, cin, 3, 3)`, `bias` `(cout)` (any float dtype/device).
@@ -108,8 +129,16 @@ struct SendConstPtr<T>(*const T);
 unsafe impl<T> Send for SendConstPtr<T> {}
 unsafe impl<T> Sync for SendConstPtr<T> {}
 
+/// [`BAND_BYTES`], or `FAST_CONV_BAND_KIB` (for tuning).
+fn band_bytes() -> usize {
+    static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *B.get_or_init(|| {
+        std::env::var("FAST_CONV_BAND_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(BAND_BYTES, |k| k << 10)
+    })
+}
+
 fn band_pixels(pixels: usize, k: usize) -> usize {
-    let by_cache = BAND_BYTES / (k * std::mem::size_of::<f32>()).max(1);
+    let by_cache = band_bytes() / (k * std::mem::size_of::<f32>()).max(1);
     let threads = rayon::current_num_threads().max(1);
     // At least ~4 bands per thread when the image allows it.
     let by_balance = pixels.div_ceil(4 * threads);
@@ -140,6 +169,9 @@ unsafe fn conv3x3_raw(
     let pixels = h * w;
     if pixels == 0 || conv.cout == 0 {
         return;
+    }
+    if conv.weight_kn2row.is_some() && std::env::var_os("FAST_CONV_NO_KN2ROW").is_none() {
+        return conv3x3_kn2row_raw(h, w, src, src_stride, conv, dst, dst_px, dst_ch, act);
     }
     let cin = conv.cin;
     let cout = conv.cout;
@@ -218,6 +250,101 @@ unsafe fn conv3x3_raw(
                             }
                         }
                         *e = v;
+                    }
+                }
+            }
+        },
+    );
+}
+
+/// kn2row variant of [`conv3x3_raw`] (same contract); bands of whole rows.
+#[allow(clippy::too_many_arguments)]
+unsafe fn conv3x3_kn2row_raw(
+    h: usize,
+    w: usize,
+    src: *const f32,
+    src_stride: usize,
+    conv: &PackedConv3x3,
+    dst: *mut f32,
+    dst_px: usize,
+    dst_ch: usize,
+    act: Activation,
+) {
+    let cin = conv.cin;
+    let cout = conv.cout;
+    let n = 9 * cout;
+    let wkn = conv.weight_kn2row.as_ref().expect("kn2row weights");
+    let threads = rayon::current_num_threads().max(1);
+    // Rows per band: GEMM output of (rows + 2 halo rows) bounded, ≥ 4 bands per thread when
+    // the image is tall enough, and ≥ 8 rows where possible so the halo overhead stays small.
+    let by_cache = KN2ROW_BAND_BYTES / (w * n * std::mem::size_of::<f32>()).max(1);
+    let rows = by_cache.saturating_sub(2).min(h.div_ceil(4 * threads)).max(8.min(h)).max(1);
+    let bands = h.div_ceil(rows);
+    let src = SendConstPtr(src);
+    let dst = SendPtr(dst);
+    (0..bands).into_par_iter().for_each_init(
+        || (vec![0f32; (rows + 2) * w * n], vec![0f32; cout]),
+        |(y_buf, acc), b| {
+            let src = src;
+            let dst = dst;
+            let y0 = b * rows;
+            let y1 = (y0 + rows).min(h);
+            let e0 = y0.saturating_sub(1);
+            let e1 = (y1 + 1).min(h);
+            let m = (e1 - e0) * w;
+            // SAFETY: rows e0..e1 of the source, channels [0, cin), stride src_stride.
+            unsafe {
+                gemm(
+                    m,
+                    n,
+                    cin,
+                    y_buf.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    src.0.add(e0 * w * src_stride),
+                    1,
+                    src_stride as isize,
+                    wkn.as_ptr(),
+                    1,
+                    n as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+            for y in y0..y1 {
+                for x in 0..w {
+                    acc.copy_from_slice(&conv.bias);
+                    for ky in 0..3 {
+                        let yy = y as isize + ky as isize - 1;
+                        if yy < 0 || yy >= h as isize {
+                            continue;
+                        }
+                        let row = (yy as usize - e0) * w;
+                        for kx in 0..3 {
+                            let xx = x as isize + kx as isize - 1;
+                            if xx < 0 || xx >= w as isize {
+                                continue;
+                            }
+                            let tap = ky * 3 + kx;
+                            let at = (row + xx as usize) * n + tap * cout;
+                            for (a, &v) in acc.iter_mut().zip(&y_buf[at..at + cout]) {
+                                *a += v;
+                            }
+                        }
+                    }
+                    // SAFETY: pixel (y, x) of this band's rows; strides as documented.
+                    let px = unsafe { dst.0.add((y * w + x) * dst_px) };
+                    for (o, &a) in acc.iter().enumerate() {
+                        let v = match act {
+                            Activation::LeakyRelu(slope) if a < 0.0 => a * slope,
+                            _ => a,
+                        };
+                        unsafe { *px.add(o * dst_ch) = v };
                     }
                 }
             }
