@@ -233,11 +233,11 @@ impl CommonArgs {
 }
 
 fn select_device(spec: &str) -> Device {
-    // TODO(lead): switch to rescale_lab::device::select_device once it lands.
-    if spec != "cpu" {
-        eprintln!("warning: device '{spec}' is not available in this build; using the CPU");
+    let (device, message) = rescale_lab::device::select_device(spec);
+    if let Some(message) = message {
+        eprintln!("warning: {message}");
     }
-    Device::Cpu
+    device
 }
 
 pub fn run(args: RunArgs) -> Result<()> {
@@ -375,6 +375,35 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         OutputFormat::Table => print!("{}", bench::format_table(&rows, if args.rgb { Channel::Rgb } else { Channel::Y })),
         OutputFormat::Csv => print!("{}", bench::format_csv(&rows)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+    }
+    Ok(())
+}
+
+pub fn speed(args: SpeedArgs) -> Result<()> {
+    let device = select_device(&args.device);
+    let models: Vec<(String, PathBuf)> = if args.weights.is_empty() {
+        rescale_lab::models::discover(&rescale_lab::models::models_dir())?
+            .into_iter()
+            .map(|m| (m.manifest.name.clone(), m.weights))
+            .collect()
+    } else {
+        args.weights
+            .iter()
+            .map(|p| (p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(), p.clone()))
+            .collect()
+    };
+    if models.is_empty() {
+        bail!("no models to time: pass --weights FILE…, or ship models in {}", rescale_lab::models::models_dir().display());
+    }
+    if let Some(bad) = args.sizes.iter().find(|&&s| s < 16 || s > 8192) {
+        bail!("--sizes: {bad} is outside 16–8192");
+    }
+    println!("{}", rescale_lab::speed::SpeedRow::header());
+    // Rows are printed as they come: the large sizes take a while on a CPU.
+    for (name, path) in &models {
+        for row in rescale_lab::speed::speed_report(&[(name.clone(), path.clone())], &args.sizes, &device)? {
+            println!("{row}");
+        }
     }
     Ok(())
 }

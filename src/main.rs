@@ -7,7 +7,7 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         Some(cli::Command::Run(a)) => cli::run(a),
         Some(cli::Command::Bench(a)) => cli::bench(a),
-        Some(cli::Command::Speed(_)) => Err(anyhow::anyhow!("speed: not wired yet")),
+        Some(cli::Command::Speed(a)) => cli::speed(a),
         Some(cli::Command::Gui(_)) | None => Err(anyhow::anyhow!("gui: not wired yet")),
     };
     match result {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::bicubic::Bicubic;
 use crate::error::{EngineError, Result};
+use crate::models::{self, TrainedCodec};
+use crate::nets::{Arch, NetworkRescaler};
 use crate::rescaler::Rescaler;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -68,26 +70,67 @@ impl Method {
 /// Loads a network from a weights file (`.pth` or `.safetensors`); the architecture and scale
 /// come from the file.
 pub fn load_network(path: &Path, device: &candle_core::Device) -> Result<Method> {
-    let _ = device;
-    Err(EngineError::Weights {
-        path: path.to_path_buf(),
-        reason: "the IRN/SAIN networks are not built into this version yet".into(),
+    let rescaler = NetworkRescaler::load(path, device)?;
+    let kind = kind_of(rescaler.arch());
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Method {
+        key: format!("{}:{}", kind.label().to_ascii_lowercase(), path.display()),
+        kind,
+        label: format!("{} ×{} ({name})", kind.label(), rescaler.scale()),
+        weights: Some(path.to_path_buf()),
+        rescaler: Ok(Arc::new(rescaler)),
     })
+}
+
+fn kind_of(arch: Arch) -> MethodKind {
+    match arch {
+        Arch::Irn => MethodKind::Irn,
+        Arch::Sain => MethodKind::Sain,
+    }
 }
 
 /// The default method of `kind` at `scale`: bicubic, or the shipped weights for the network.
 /// `codec_family` ("none", "jpeg", "webp") picks, among shipped SAIN weights, the one trained
 /// for that codec when there is one.
 pub fn default_method(kind: MethodKind, scale: u32, codec_family: &str, device: &candle_core::Device) -> Method {
-    let _ = (codec_family, device);
-    match kind {
-        MethodKind::Bicubic => Method::bicubic(scale),
-        MethodKind::Irn | MethodKind::Sain => Method {
+    let arch = match kind {
+        MethodKind::Bicubic => return Method::bicubic(scale),
+        MethodKind::Irn => Arch::Irn,
+        MethodKind::Sain => Arch::Sain,
+    };
+    let shipped = match (arch, TrainedCodec::parse(codec_family)) {
+        // SAIN's weights are codec-specific; without compression the paper's JPEG model is used.
+        (Arch::Sain, Some(codec)) if codec != TrainedCodec::None => models::find_for_codec(arch, scale, codec),
+        _ => models::find_default(arch, scale),
+    };
+    let Some(shipped) = shipped else {
+        return Method {
             key: format!("{}-x{scale}-missing", kind.label().to_ascii_lowercase()),
             kind,
             label: format!("{} ×{scale}", kind.label()),
             weights: None,
-            rescaler: Err(format!("no shipped {} ×{scale} weights found", kind.label())),
-        },
+            rescaler: Err(format!(
+                "no {} ×{scale} weights in {} (load a checkpoint, or train one with training/)",
+                kind.label(),
+                models::models_dir().display()
+            )),
+        };
+    };
+    let rescaler = NetworkRescaler::load_as(&shipped.weights, arch, device)
+        .map(|r| Arc::new(r) as Arc<dyn Rescaler>)
+        .map_err(|e| e.to_string())
+        .and_then(|r| {
+            if r.scale() == scale {
+                Ok(r)
+            } else {
+                Err(format!("{}: manifest says ×{scale} but the weights are ×{}", shipped.weights.display(), r.scale()))
+            }
+        });
+    Method {
+        key: format!("{}:{}", kind.label().to_ascii_lowercase(), shipped.weights.display()),
+        kind,
+        label: shipped.label(),
+        weights: Some(shipped.weights.clone()),
+        rescaler,
     }
 }
