@@ -123,11 +123,22 @@ impl PackedConv3x3 {
 struct SendPtr<T>(*mut T);
 unsafe impl<T> Send for SendPtr<T> {}
 unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    /// By method so closures capture the whole (Send) wrapper, not the raw field.
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
 
 #[derive(Clone, Copy)]
 struct SendConstPtr<T>(*const T);
 unsafe impl<T> Send for SendConstPtr<T> {}
 unsafe impl<T> Sync for SendConstPtr<T> {}
+impl<T> SendConstPtr<T> {
+    fn get(self) -> *const T {
+        self.0
+    }
+}
 
 /// [`BAND_BYTES`], or `FAST_CONV_BAND_KIB` (for tuning).
 fn band_bytes() -> usize {
@@ -184,8 +195,7 @@ unsafe fn conv3x3_raw(
     (0..bands).into_par_iter().for_each_init(
         || vec![0f32; band * k],
         |col, b| {
-            let src = src;
-            let dst = dst;
+            let (src, dst) = (src.get(), dst.get());
             let p0 = b * band;
             let p1 = (p0 + band).min(pixels);
             let m = p1 - p0;
@@ -203,7 +213,7 @@ unsafe fn conv3x3_raw(
                             let q = yy as usize * w + xx as usize;
                             // SAFETY: caller guarantees channels [0, cin) of pixel q are
                             // readable and not written during the call.
-                            let s = unsafe { std::slice::from_raw_parts(src.0.add(q * src_stride), cin) };
+                            let s = unsafe { std::slice::from_raw_parts(src.add(q * src_stride), cin) };
                             seg.copy_from_slice(s);
                         }
                     }
@@ -216,7 +226,7 @@ unsafe fn conv3x3_raw(
             }
             // SAFETY: dst rows p0..p1 belong to this band only; strides as documented.
             unsafe {
-                let out = dst.0.add(p0 * dst_px);
+                let out = dst.add(p0 * dst_px);
                 gemm(
                     m,
                     cout,
@@ -285,8 +295,7 @@ unsafe fn conv3x3_kn2row_raw(
     (0..bands).into_par_iter().for_each_init(
         || (vec![0f32; (rows + 2) * w * n], vec![0f32; cout]),
         |(y_buf, acc), b| {
-            let src = src;
-            let dst = dst;
+            let (src, dst) = (src.get(), dst.get());
             let y0 = b * rows;
             let y1 = (y0 + rows).min(h);
             let e0 = y0.saturating_sub(1);
@@ -302,7 +311,7 @@ unsafe fn conv3x3_kn2row_raw(
                     1,
                     n as isize,
                     false,
-                    src.0.add(e0 * w * src_stride),
+                    src.add(e0 * w * src_stride),
                     1,
                     src_stride as isize,
                     wkn.as_ptr(),
@@ -338,7 +347,7 @@ unsafe fn conv3x3_kn2row_raw(
                         }
                     }
                     // SAFETY: pixel (y, x) of this band's rows; strides as documented.
-                    let px = unsafe { dst.0.add((y * w + x) * dst_px) };
+                    let px = unsafe { dst.add((y * w + x) * dst_px) };
                     for (o, &a) in acc.iter().enumerate() {
                         let v = match act {
                             Activation::LeakyRelu(slope) if a < 0.0 => a * slope,
@@ -383,14 +392,14 @@ fn nchw_to_nhwc(x: &[f32], c: usize, pixels: usize, out: &mut [f32], stride: usi
     let out = SendPtr(out.as_mut_ptr());
     const CHUNK: usize = 4096;
     (0..pixels.div_ceil(CHUNK)).into_par_iter().for_each(|b| {
-        let out = out;
+        let out = out.get();
         let p0 = b * CHUNK;
         let p1 = (p0 + CHUNK).min(pixels);
         for ch in 0..c {
             let plane = &x[ch * pixels..(ch + 1) * pixels];
-            for p in p0..p1 {
+            for (p, &v) in plane.iter().enumerate().take(p1).skip(p0) {
                 // SAFETY: chunks are disjoint pixel ranges; out has pixels·stride elements.
-                unsafe { *out.0.add(p * stride + ch) = plane[p] };
+                unsafe { *out.add(p * stride + ch) = v };
             }
         }
     });
