@@ -384,6 +384,24 @@ impl RescaleApp {
             .map(|m| m.key.clone())
     }
 
+    /// The two panels the split view compares: the chosen ones when they can be shown, else the
+    /// first method against the original (a method with no weights cannot be a side).
+    pub fn split_ids(&self) -> (String, String) {
+        let available: Vec<String> = self
+            .panel_descs()
+            .into_iter()
+            .filter(|d| d.image.is_some() || d.note.as_deref() == Some("computing…"))
+            .map(|d| d.id)
+            .collect();
+        let pick = |choice: &str| self.resolve_panel_id(choice).filter(|id| available.contains(id));
+        let first_method = available.iter().find(|id| *id != "original" && *id != "lr").cloned();
+        let left = pick(&self.settings.split_left).or(first_method).unwrap_or_else(|| "lr".into());
+        let right = pick(&self.settings.split_right)
+            .filter(|id| id != &left)
+            .unwrap_or_else(|| if left == "original" { "lr".into() } else { "original".into() });
+        (left, right)
+    }
+
     /// Whose LR the LR panel shows.
     pub fn lr_source_key(&self) -> Option<String> {
         if self.settings.lr_source != "auto" {

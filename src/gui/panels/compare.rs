@@ -293,11 +293,9 @@ fn zoom_badge(painter: &egui::Painter, t: &Transform) {
 }
 
 fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, descs: &[PanelDesc]) {
-    let find = |choice: &str| {
-        app.resolve_panel_id(choice).and_then(|id| descs.iter().find(|d| d.id == id))
-    };
-    let left = find(&app.settings.split_left).or_else(|| descs.iter().find(|d| d.id != "original" && d.id != "lr"));
-    let right = find(&app.settings.split_right).or_else(|| descs.iter().rev().find(|d| d.image.is_some()));
+    let (left_id, right_id) = app.split_ids();
+    let left = descs.iter().find(|d| d.id == left_id);
+    let right = descs.iter().find(|d| d.id == right_id);
     let (Some(left), Some(right)) = (left, right) else { return };
 
     let header = Rect::from_min_size(area.min, vec2(area.width(), TITLE_H));

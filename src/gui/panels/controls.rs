@@ -199,9 +199,9 @@ fn choices(app: &RescaleApp) -> Vec<(String, String)> {
 
 fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
     let options = choices(app);
+    let (left, right) = app.split_ids();
     for (side, salt) in [("Left", "split-left"), ("Right", "split-right")] {
-        let current = if side == "Left" { app.settings.split_left.clone() } else { app.settings.split_right.clone() };
-        let resolved = app.resolve_panel_id(&current);
+        let resolved = Some(if side == "Left" { left.clone() } else { right.clone() });
         let text = options
             .iter()
             .find(|(id, _)| Some(id) == resolved.as_ref())

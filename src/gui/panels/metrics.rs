@@ -4,7 +4,8 @@ use crate::gui::app::{bytes_text, codec_text, ms_text, RescaleApp};
 use crate::gui::documents::Slot;
 
 pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
-    let methods = app.shown_methods();
+    // Unavailable methods are named in the notice above the panels; the table keeps to numbers.
+    let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
         egui::Grid::new("metrics-table").striped(true).num_columns(13).spacing([14.0, 3.0]).show(ui, |ui| {
             for h in [
