@@ -3,6 +3,8 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{conv2d, Conv2d, Conv2dConfig, VarBuilder};
 
+use crate::fast_conv::PackedDenseBlock;
+
 /// Channels added by each of the first four convolutions.
 pub const GROWTH: usize = 32;
 const LEAKY_SLOPE: f64 = 0.2;
@@ -10,7 +12,13 @@ const LEAKY_SLOPE: f64 = 0.2;
 #[derive(Debug, Clone)]
 pub struct DenseBlock {
     convs: [Conv2d; 5],
+    /// CPU fast path (NHWC + GEMM, see `fast_conv`); candle's conv2d is several times slower on
+    /// these shapes. `None` on GPU devices, which keep candle's kernels.
+    packed_cpu: Option<PackedDenseBlock>,
 }
+
+/// Setting this variable to 1 makes CPU inference use candle's `conv2d` (for comparisons).
+pub const DISABLE_FAST_CONV_ENV: &str = "RESCALE_LAB_NO_FAST_CONV";
 
 impl DenseBlock {
     /// Reads `conv1..conv5.{weight,bias}` under `vb`.
@@ -19,20 +27,27 @@ impl DenseBlock {
         let conv = |k: usize, out: usize| {
             conv2d(channels_in + (k - 1) * GROWTH, out, 3, cfg, vb.pp(format!("conv{k}")))
         };
-        Ok(Self {
-            convs: [
-                conv(1, GROWTH)?,
-                conv(2, GROWTH)?,
-                conv(3, GROWTH)?,
-                conv(4, GROWTH)?,
-                conv(5, channels_out)?,
-            ],
-        })
+        let convs = [conv(1, GROWTH)?, conv(2, GROWTH)?, conv(3, GROWTH)?, conv(4, GROWTH)?, conv(5, channels_out)?];
+        let fast_conv_disabled = std::env::var(DISABLE_FAST_CONV_ENV).is_ok_and(|v| v == "1");
+        let packed_cpu = if convs[0].weight().device().is_cpu() && !fast_conv_disabled {
+            let pairs: Vec<(Tensor, Tensor)> = convs
+                .iter()
+                .map(|c| Ok((c.weight().clone(), c.bias().expect("conv2d has a bias").clone())))
+                .collect::<Result<_>>()?;
+            let pairs: [(Tensor, Tensor); 5] = pairs.try_into().expect("five convolutions");
+            Some(PackedDenseBlock::new(&pairs)?)
+        } else {
+            None
+        };
+        Ok(Self { convs, packed_cpu })
     }
 }
 
 impl Module for DenseBlock {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let (Some(packed), true) = (&self.packed_cpu, x.device().is_cpu()) {
+            return packed.forward(x);
+        }
         let mut features = x.clone();
         for conv in &self.convs[..4] {
             let grown = candle_nn::ops::leaky_relu(&conv.forward(&features)?, LEAKY_SLOPE)?;
