@@ -16,11 +16,11 @@ use super::documents::{Document, Ready, ResultKey, Results, Slot, IMAGE_TEXTURE}
 use super::export::{ExportJob, ExportMethod};
 use super::settings::{CodecFamily, DeviceChoice, LrDisplay, Settings, ViewMode, STORAGE_KEY};
 use super::view::ViewState;
-use super::worker::{ComputeJob, Event, ImageSource, JobMethod, MethodsLoaded, RdJob, Workers};
+use super::worker::{rd_reduced, ComputeJob, Event, ImageSource, JobMethod, MethodsLoaded, RdJob, Workers};
 use super::{device, panels, samples, GuiOptions};
 
 /// A screenshot run gives up waiting for results after this long and shoots what it has.
-const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(240);
+const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Information messages fade after this long; errors stay until dismissed.
 const INFO_LIFETIME: Duration = Duration::from_secs(8);
 
@@ -121,6 +121,8 @@ pub struct RdState {
     key: Option<RdKey>,
     pub curves: BTreeMap<String, RdCurve>,
     pub running: bool,
+    /// Size of the reduced copy the sweep runs on, when it does not use the full image.
+    pub reduced: Option<(u32, u32)>,
 }
 
 /// One panel of the comparison, ready to draw.
@@ -355,7 +357,8 @@ impl RescaleApp {
         self.shown_methods()
             .into_iter()
             .filter_map(|m| {
-                m.runnable.ok().map(|rescaler| JobMethod { key: m.key, label: m.label, rescaler })
+                let is_network = m.kind != Some(MethodKind::Bicubic);
+                m.runnable.ok().map(|rescaler| JobMethod { key: m.key, label: m.label, rescaler, is_network })
             })
             .collect()
     }
@@ -982,15 +985,19 @@ impl RescaleApp {
             let doc = self.active_doc().expect("rd_key implies an active doc");
             (doc.id, doc.rgb.clone())
         };
+        let methods = self.runnable_methods();
         self.rd.sweep_id += 1;
         self.rd.curves.clear();
         self.rd.running = true;
+        self.rd.reduced = rd_reduced(&methods, image.width(), image.height());
         self.workers.sweep(Some(RdJob {
             sweep_id: self.rd.sweep_id,
             doc_id,
+            reduced: self.rd.reduced.is_some(),
             image,
-            methods: self.runnable_methods(),
+            methods,
             family: key.family,
+            current_quality: self.settings.quality,
             options: self.upscale_options(),
         }));
         self.rd.key = Some(key);

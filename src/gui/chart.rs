@@ -30,17 +30,41 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if family == CodecFamily::None {
         ui.label("No codec: one point per method. Choose JPEG or WebP to sweep the quality.");
     } else {
-        ui.label(format!("{} quality swept in the background; the large dot is the current setting.", family.label()));
+        ui.label(format!(
+            "{} quality 5–100 swept in the background; the large dot is the current quality ({}).",
+            family.label(),
+            app.settings.quality
+        ));
     }
-    let methods = app.shown_methods();
+    if let Some((w, h)) = app.rd.reduced {
+        ui.label(
+            egui::RichText::new(format!(
+                "Swept on a {w}×{h} copy of the image so the networks finish in seconds; \
+                 the panels' numbers are at full resolution."
+            ))
+            .weak()
+            .small(),
+        );
+    }
+    let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
     let mut errors = Vec::new();
+    // The marker comes from the sweep itself, so it sits on its curve even on a reduced copy.
+    let current_quality = if family == CodecFamily::None { 100 } else { app.settings.quality };
     let current: Vec<(String, [f64; 2])> = methods
         .iter()
-        .filter_map(|m| match app.results.slots.get(&m.key) {
-            Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) => {
-                Some((m.key.clone(), [r.view.output.bits_per_pixel, r.view.output.metrics.psnr_y]))
+        .filter_map(|m| {
+            let swept = app.rd.curves.get(&m.key).and_then(|c| c.points.iter().find(|p| p.0 == current_quality));
+            if let Some(p) = swept {
+                return Some((m.key.clone(), [p.1, p.2]));
             }
-            _ => None,
+            // Not swept (the quality moved since): the live result is on the same image only
+            // when the sweep is not on a reduced copy.
+            match app.results.slots.get(&m.key) {
+                Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) && app.rd.reduced.is_none() => {
+                    Some((m.key.clone(), [r.view.output.bits_per_pixel, r.view.output.metrics.psnr_y]))
+                }
+                _ => None,
+            }
         })
         .collect();
     Plot::new("rd-chart")

@@ -30,11 +30,13 @@ use super::device;
 use super::export::{self, ExportJob};
 use super::settings::{CodecFamily, DeviceChoice};
 
-/// Above this many pixels an image is first computed on a smaller copy, so the first result
+/// Above this many pixels every method is first run on a smaller copy, so a first result
 /// appears quickly; the full-resolution result replaces it.
 pub const PREVIEW_ABOVE_PIXELS: u64 = 3_000_000;
-/// Pixel count of that smaller copy.
-const PREVIEW_PIXELS: f64 = 1_000_000.0;
+/// Networks on a CPU take seconds per megapixel, so for them the preview starts much lower.
+pub const NETWORK_PREVIEW_ABOVE_PIXELS: u64 = 400_000;
+/// Pixel count of that smaller copy (also what the rate–distortion sweep uses above it).
+const PREVIEW_PIXELS: f64 = 250_000.0;
 
 /// Qualities the rate–distortion chart samples, coarse first so the curve takes shape early.
 pub const RD_QUALITIES: [u8; 12] = [10, 50, 90, 30, 70, 20, 40, 60, 80, 95, 5, 100];
@@ -72,6 +74,14 @@ pub struct JobMethod {
     pub key: String,
     pub label: String,
     pub rescaler: Arc<dyn Rescaler>,
+    /// IRN/SAIN: slow on a CPU, so previewed on smaller images than bicubic.
+    pub is_network: bool,
+}
+
+impl JobMethod {
+    fn previewed(&self, pixels: u64) -> bool {
+        pixels > if self.is_network { NETWORK_PREVIEW_ABOVE_PIXELS } else { PREVIEW_ABOVE_PIXELS }
+    }
 }
 
 #[derive(Clone)]
@@ -115,7 +125,21 @@ pub struct RdJob {
     pub image: Arc<RgbImage>,
     pub methods: Vec<JobMethod>,
     pub family: CodecFamily,
+    pub current_quality: u8,
     pub options: UpscaleOptions,
+    /// Sweep a copy of about `PREVIEW_PIXELS` instead of the full image.
+    pub reduced: bool,
+}
+
+/// Whether a sweep of these methods on an image of this size runs on the reduced copy.
+pub fn rd_reduced(methods: &[JobMethod], width: u32, height: u32) -> Option<(u32, u32)> {
+    let pixels = width as u64 * height as u64;
+    if methods.iter().any(|m| m.previewed(pixels)) {
+        let f = (PREVIEW_PIXELS / pixels as f64).sqrt().min(1.0);
+        Some((((width as f64 * f) as u32).max(8), ((height as f64 * f) as u32).max(8)))
+    } else {
+        None
+    }
 }
 
 pub struct MethodsLoaded {
@@ -335,19 +359,24 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 struct DocPipelines {
     full: Pipeline,
     preview: Option<Pipeline>,
+    pixels: u64,
+}
+
+/// The image scaled to about `PREVIEW_PIXELS`.
+fn reduced(image: &RgbImage) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let f = (PREVIEW_PIXELS / (w as f64 * h as f64)).sqrt().min(1.0);
+    let pw = ((w as f64 * f) as u32).max(8);
+    let ph = ((h as f64 * f) as u32).max(8);
+    image::imageops::resize(image, pw, ph, image::imageops::FilterType::Triangle)
 }
 
 impl DocPipelines {
     fn new(image: &RgbImage) -> Self {
         let (w, h) = image.dimensions();
         let pixels = w as u64 * h as u64;
-        let preview = (pixels > PREVIEW_ABOVE_PIXELS).then(|| {
-            let f = (PREVIEW_PIXELS / pixels as f64).sqrt();
-            let pw = ((w as f64 * f) as u32).max(8);
-            let ph = ((h as f64 * f) as u32).max(8);
-            Pipeline::new(image::imageops::resize(image, pw, ph, image::imageops::FilterType::Triangle))
-        });
-        Self { full: Pipeline::new(image.clone()), preview }
+        let preview = (pixels > NETWORK_PREVIEW_ABOVE_PIXELS).then(|| Pipeline::new(reduced(image)));
+        Self { full: Pipeline::new(image.clone()), preview, pixels }
     }
 }
 
@@ -379,9 +408,14 @@ fn compute_loop(
             job = newer;
         }
         let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
-        let passes: Vec<bool> = if pipelines.preview.is_some() { vec![true, false] } else { vec![false] };
+        let pixels = pipelines.pixels;
+        let any_preview = pipelines.preview.is_some() && job.methods.iter().any(|m| m.previewed(pixels));
+        let passes: Vec<bool> = if any_preview { vec![true, false] } else { vec![false] };
         'passes: for preview in passes {
             for method in &job.methods {
+                if preview && !method.previewed(pixels) {
+                    continue;
+                }
                 if let Some(newer) = drain_newest(&rx, &mut docs) {
                     let _ = tx.send(Event::JobFinished { job_id: job.job_id });
                     next = Some(newer);
@@ -477,7 +511,7 @@ fn shrink_color_image(image: ColorImage, max_side: usize) -> ColorImage {
 }
 
 fn rd_loop(rx: Receiver<Option<RdJob>>, tx: Sender<Event>, ctx: egui::Context, busy: Arc<AtomicBool>) {
-    let mut pipelines: HashMap<u64, Pipeline> = HashMap::new();
+    let mut pipelines: HashMap<(u64, bool), Pipeline> = HashMap::new();
     let mut next: Option<RdJob> = None;
     loop {
         let job = match next.take() {
@@ -489,26 +523,19 @@ fn rd_loop(rx: Receiver<Option<RdJob>>, tx: Sender<Event>, ctx: egui::Context, b
             },
         };
         // Keep only the open image's pipeline: the sweep fills its caches quickly.
-        pipelines.retain(|id, _| *id == job.doc_id);
-        let pipeline = pipelines.entry(job.doc_id).or_insert_with(|| {
-            // The chart needs the curve's shape, not full-resolution numbers, on a huge image.
-            let (w, h) = job.image.dimensions();
-            let pixels = w as u64 * h as u64;
-            if pixels > PREVIEW_ABOVE_PIXELS {
-                let f = (PREVIEW_PIXELS / pixels as f64).sqrt();
-                Pipeline::new(image::imageops::resize(
-                    job.image.as_ref(),
-                    ((w as f64 * f) as u32).max(8),
-                    ((h as f64 * f) as u32).max(8),
-                    image::imageops::FilterType::Triangle,
-                ))
-            } else {
-                Pipeline::new((*job.image).clone())
-            }
-        });
+        pipelines.retain(|(id, _), _| *id == job.doc_id);
+        // The chart needs the curves' shapes: with networks on a large image it sweeps a reduced
+        // copy (the chart says so), since a dozen full-resolution network runs take minutes.
+        let pipeline = pipelines
+            .entry((job.doc_id, job.reduced))
+            .or_insert_with(|| Pipeline::new(if job.reduced { reduced(&job.image) } else { (*job.image).clone() }));
         let qualities: Vec<Option<u8>> = match job.family {
             CodecFamily::None => vec![None],
-            _ => RD_QUALITIES.iter().copied().map(Some).collect(),
+            // The current quality first, so the chart's marker appears with the first points.
+            _ => std::iter::once(job.current_quality)
+                .chain(RD_QUALITIES.iter().copied().filter(|q| *q != job.current_quality))
+                .map(Some)
+                .collect(),
         };
         let mut cancelled = false;
         'sweep: for quality in qualities {
