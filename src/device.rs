@@ -75,3 +75,39 @@ fn metal(ordinal: usize) -> (Device, Option<String>) {
         Err(e) => (Device::Cpu, Some(format!("Metal device {ordinal} is not available ({e}); using the CPU"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_needs_no_message() {
+        for spec in ["cpu", " CPU ", ""] {
+            let (device, message) = select_device(spec);
+            assert!(device.is_cpu() && message.is_none(), "{spec}");
+        }
+    }
+
+    #[test]
+    fn bad_specs_fall_back_with_a_reason() {
+        for (spec, needle) in [("tpu", "unknown device"), ("cuda:x", "invalid device index")] {
+            let (device, message) = select_device(spec);
+            assert!(device.is_cpu());
+            assert!(message.unwrap().contains(needle), "{spec}");
+        }
+    }
+
+    #[test]
+    fn gpu_request_falls_back_when_unavailable() {
+        let (device, message) = select_device("cuda:0");
+        if !candle_core::utils::cuda_is_available() {
+            assert!(device.is_cpu());
+            assert!(message.unwrap().contains("no CUDA support"));
+        }
+        let (device, message) = select_device("metal");
+        if !candle_core::utils::metal_is_available() {
+            assert!(device.is_cpu());
+            assert!(message.unwrap().contains("no Metal support"));
+        }
+    }
+}

@@ -165,3 +165,65 @@ pub fn pick(
             if default_first { (not_default, codec_miss) } else { (codec_miss, not_default) }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, json: &str) {
+        std::fs::write(dir.join(format!("{name}.json")), json).unwrap();
+        std::fs::write(dir.join(format!("{name}.safetensors")), b"weights").unwrap();
+    }
+
+    #[test]
+    fn missing_or_empty_dir_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(discover(dir.path()).unwrap().is_empty());
+        assert!(discover(&dir.path().join("absent")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn discovers_and_picks() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "sain_x2_webp", r#"{"name": "sain_x2_webp", "arch": "sain", "scale": 2, "codec": "webp"}"#);
+        write(
+            dir.path(),
+            "sain_x2_jpeg",
+            r#"{"name": "sain_x2_jpeg", "arch": "sain", "scale": 2, "codec": "jpeg", "iterations": 5000,
+                "validation": {"Set5": {"psnr_y": 33.1}}, "notes": "free-form"}"#,
+        );
+        write(dir.path(), "irn_x4", r#"{"name": "irn_x4", "arch": "irn", "scale": 4, "default": true}"#);
+        // A JSON without weights beside it is not a manifest.
+        std::fs::write(dir.path().join("log.json"), "[1, 2]").unwrap();
+
+        let models = discover(dir.path()).unwrap();
+        let names: Vec<&str> = models.iter().map(|m| m.manifest.name.as_str()).collect();
+        assert_eq!(names, ["irn_x4", "sain_x2_jpeg", "sain_x2_webp"]);
+        let jpeg = &models[1];
+        assert_eq!(jpeg.manifest.iterations, Some(5000));
+        assert_eq!(jpeg.manifest.extra["notes"], "free-form");
+        assert_eq!(jpeg.weights, dir.path().join("sain_x2_jpeg.safetensors"));
+        assert_eq!(jpeg.label(), "SAIN ×2 (sain_x2_jpeg, JPEG-trained)");
+
+        let pick_name = |arch, scale, codec, default_first| {
+            pick(models.clone(), arch, scale, codec, default_first).map(|m| m.manifest.name)
+        };
+        assert_eq!(pick_name(Arch::Sain, 2, TrainedCodec::Webp, false).as_deref(), Some("sain_x2_webp"));
+        assert_eq!(pick_name(Arch::Sain, 2, TrainedCodec::Jpeg, true).as_deref(), Some("sain_x2_jpeg"));
+        assert_eq!(pick_name(Arch::Irn, 4, TrainedCodec::Jpeg, false).as_deref(), Some("irn_x4"));
+        assert_eq!(pick_name(Arch::Irn, 2, TrainedCodec::None, true), None);
+    }
+
+    #[test]
+    fn malformed_manifest_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "broken", r#"{"name": "broken", "arch": "esrgan", "scale": 2}"#);
+        match discover(dir.path()) {
+            Err(EngineError::Weights { path, reason }) => {
+                assert_eq!(path, dir.path().join("broken.json"));
+                assert!(reason.contains("invalid model manifest"), "{reason}");
+            }
+            other => panic!("expected a Weights error, got {other:?}"),
+        }
+    }
+}

@@ -127,7 +127,8 @@ impl NetworkRescaler {
     }
 
     pub fn from_net(net: Net, device: &Device) -> Self {
-        Self { net, device: device.clone(), tiling: Tiling::default(), path: None }
+        let tiling = Tiling::for_scale(net.scale() as usize);
+        Self { net, device: device.clone(), tiling, path: None }
     }
 
     pub fn with_tiling(mut self, tiling: Tiling) -> Self {
