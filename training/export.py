@@ -63,6 +63,9 @@ def main(argv=None):
     ap.add_argument("--qualities", default="30,50,70,80,90")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--note", default="")
+    ap.add_argument("--no-fp16-check", action="store_true")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the validation numbers already in models/NAME.json (other sets)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -86,13 +89,17 @@ def main(argv=None):
         qs = [None] if codec == "none" else [int(q) for q in args.qualities.split(",")]
         t0 = time.time()
         validation = evaluate(net2, args.sets, codec, qs, seed=0)
-        if args.dtype != "fp32" and "Set5" in validation:
+        if args.dtype != "fp32" and "Set5" in validation and not args.no_fp16_check:
             # the fp16 cost, measured once on Set5 (first quality only, same z)
             ref = evaluate(net, ["Set5"], codec, qs[:1], seed=0)
             validation["fp32_minus_fp16_Set5_dB"] = {k: round(ref["Set5"][k] - validation["Set5"][k], 4)
                                                      for k in ref["Set5"]}
         validation["seconds"] = round(time.time() - t0, 1)
 
+    if args.merge and (out_dir / f"{args.name}.json").exists():
+        old = json.loads((out_dir / f"{args.name}.json").read_text())["validation"].get("psnr_y", {})
+        old.pop("seconds", None)
+        validation = {**old, **validation}
     d, t = cfg["data"], cfg["train"]
     vals = []
     log = Path(args.checkpoint).with_name("log.jsonl")
