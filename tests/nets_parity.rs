@@ -50,7 +50,8 @@ fn irn_parity(name: &str, expected: IrnConfig) {
     let inv = irn.inverse(&t["inverse_in"]).unwrap();
     check(&format!("{name} inverse_out"), &inv, &t["inverse_out"]);
 
-    // The same network evaluated in f64: what is left is the reference's own f32 rounding.
+    // The same network evaluated in f64 (through candle's conv2d, the path GPUs take, where the
+    // f32 run above used the CPU fast path): what is left is the reference's own f32 rounding.
     let Net::Irn(irn64) = ckpt.build_with_dtype(&Device::Cpu, DType::F64).unwrap() else { unreachable!() };
     let inv64 = irn64.inverse(&t["inverse_in"].to_dtype(DType::F64).unwrap()).unwrap();
     check(&format!("{name} inverse_out (f64)"), &inv64.to_dtype(DType::F32).unwrap(), &t["inverse_out"]);

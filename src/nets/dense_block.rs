@@ -1,6 +1,6 @@
 //! The subnet of every coupling layer: a five-convolution dense block.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{conv2d, Conv2d, Conv2dConfig, VarBuilder};
 
 use crate::fast_conv::PackedDenseBlock;
@@ -29,7 +29,9 @@ impl DenseBlock {
         };
         let convs = [conv(1, GROWTH)?, conv(2, GROWTH)?, conv(3, GROWTH)?, conv(4, GROWTH)?, conv(5, channels_out)?];
         let fast_conv_disabled = std::env::var(DISABLE_FAST_CONV_ENV).is_ok_and(|v| v == "1");
-        let packed_cpu = if convs[0].weight().device().is_cpu() && !fast_conv_disabled {
+        // The packed path computes in f32; other dtypes (f64 reference runs) keep candle's.
+        let weight = convs[0].weight();
+        let packed_cpu = if weight.device().is_cpu() && weight.dtype() == DType::F32 && !fast_conv_disabled {
             let pairs: Vec<(Tensor, Tensor)> = convs
                 .iter()
                 .map(|c| Ok((c.weight().clone(), c.bias().expect("conv2d has a bias").clone())))
