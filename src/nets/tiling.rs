@@ -11,10 +11,11 @@
 //! random nets of image-scale outputs. The default halo is 16 LR pixels (32 HR at ×2, 64 at ×4).
 //!
 //! Memory bound: a default tile is at most (512 + 2·halo)² HR pixels, i.e. 288² LR at ×2 and
-//! 160² at ×4. The largest intermediate is the im2col buffer of a dense block's last
-//! convolution, (C − 3 + 128)·9·(LR side)² floats: about 410 MB at ×2 (C = 12) and 160 MB at ×4
-//! (C = 48). The whole-image input, latent and output tensors come on top (about 12 bytes per HR
-//! pixel each).
+//! 160² at ×4. On the CPU fast path (`fast_conv`) a dense block's largest buffer is its NHWC
+//! feature map, (C − 3 + 128) floats per LR pixel: about 45 MB at ×2 (C = 12) and 18 MB at ×4
+//! (C = 48). Candle's `conv2d` (GPU, or `RESCALE_LAB_NO_FAST_CONV=1`) materialises an im2col
+//! buffer nine times that: about 410 MB and 160 MB. The whole-image input, latent and output
+//! tensors come on top (about 12 bytes per HR pixel each).
 
 use candle_core::{Result, Tensor};
 
