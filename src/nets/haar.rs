@@ -10,7 +10,7 @@ use candle_core::{Result, Tensor, D};
 /// the order low-pass, horizontal, vertical, diagonal detail, each divided by 4.
 pub fn haar_forward(x: &Tensor) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
-    if h % 2 != 0 || w % 2 != 0 {
+    if !h.is_multiple_of(2) || !w.is_multiple_of(2) {
         candle_core::bail!("Haar downsampling needs even sides, got {h}x{w}")
     }
     let (h2, w2) = (h / 2, w / 2);
@@ -34,7 +34,7 @@ pub fn haar_forward(x: &Tensor) -> Result<Tensor> {
 /// Exact inverse of [`haar_forward`]: (N, 4C, h, w) → (N, C, 2h, 2w).
 pub fn haar_inverse(x: &Tensor) -> Result<Tensor> {
     let (n, c4, h, w) = x.dims4()?;
-    if c4 % 4 != 0 {
+    if !c4.is_multiple_of(4) {
         candle_core::bail!("Haar upsampling needs a multiple of 4 channels, got {c4}")
     }
     let c = c4 / 4;

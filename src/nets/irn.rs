@@ -31,15 +31,11 @@ impl IrnConfig {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Operation {
-    Haar,
-    Block(InvBlock),
-}
-
+/// One entry per scale level: a Haar transform (a constant, so nothing stored) followed by these
+/// coupling blocks.
 #[derive(Debug, Clone)]
 pub struct Irn {
-    operations: Vec<Operation>,
+    levels: Vec<Vec<InvBlock>>,
     config: IrnConfig,
 }
 
@@ -49,17 +45,18 @@ impl Irn {
     /// and are not read.
     pub fn new(cfg: &IrnConfig, vb: VarBuilder) -> Result<Self> {
         let vb = vb.pp("operations");
-        let mut operations = Vec::new();
-        let mut channels = 3;
+        let mut levels = Vec::with_capacity(cfg.block_num.len());
+        let (mut index, mut channels) = (0, 3);
         for &blocks in &cfg.block_num {
-            operations.push(Operation::Haar);
+            index += 1;
             channels *= 4;
-            for _ in 0..blocks {
-                let block = InvBlock::new(channels, vb.pp(operations.len()))?;
-                operations.push(Operation::Block(block));
-            }
+            let level = (index..index + blocks)
+                .map(|i| InvBlock::new(channels, vb.pp(i)))
+                .collect::<Result<Vec<_>>>()?;
+            index += blocks;
+            levels.push(level);
         }
-        Ok(Self { operations, config: cfg.clone() })
+        Ok(Self { levels, config: cfg.clone() })
     }
 
     pub fn config(&self) -> &IrnConfig {
@@ -73,11 +70,11 @@ impl Irn {
     /// HR (N, 3, H, W) → (N, 3s², H/s, W/s); channels 0..3 are the LR image, the rest is z.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut out = x.clone();
-        for op in &self.operations {
-            out = match op {
-                Operation::Haar => haar_forward(&out)?,
-                Operation::Block(block) => block.forward(&out)?,
-            };
+        for level in &self.levels {
+            out = haar_forward(&out)?;
+            for block in level {
+                out = block.forward(&out)?;
+            }
         }
         Ok(out)
     }
@@ -85,11 +82,11 @@ impl Irn {
     /// `[LR, z]` (N, 3s², h, w) → (N, 3, hs, ws), the HR reconstruction.
     pub fn inverse(&self, y: &Tensor) -> Result<Tensor> {
         let mut out = y.clone();
-        for op in self.operations.iter().rev() {
-            out = match op {
-                Operation::Haar => haar_inverse(&out)?,
-                Operation::Block(block) => block.inverse(&out)?,
-            };
+        for level in self.levels.iter().rev() {
+            for block in level.iter().rev() {
+                out = block.inverse(&out)?;
+            }
+            out = haar_inverse(&out)?;
         }
         Ok(out)
     }

@@ -186,7 +186,7 @@ impl NetworkRescaler {
 
     fn check_multiple(&self, w: usize, h: usize) -> Result<()> {
         let s = self.net.scale() as usize;
-        if w == 0 || h == 0 || w % s != 0 || h % s != 0 {
+        if w == 0 || h == 0 || !w.is_multiple_of(s) || !h.is_multiple_of(s) {
             return Err(EngineError::InvalidArgument(format!(
                 "{} ×{s} needs an image whose sides are positive multiples of {s}, got {w}x{h} \
                  (crop it to a multiple first)",

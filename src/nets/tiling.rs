@@ -89,7 +89,7 @@ where
     F: FnMut(&Tensor) -> Result<Tensor>,
 {
     let (_, _, h, w) = input.dims4()?;
-    if h % in_px != 0 || w % in_px != 0 {
+    if !h.is_multiple_of(in_px) || !w.is_multiple_of(in_px) {
         candle_core::bail!("input {h}x{w} is not a multiple of {in_px}")
     }
     let (rows, cols) = (h / in_px, w / in_px);
