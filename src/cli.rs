@@ -142,11 +142,60 @@ pub struct SpeedArgs {
 
 #[derive(Args, Debug, Default)]
 pub struct GuiArgs {
-    /// Images to open.
+    /// Images to open (default: a bundled sample).
     pub images: Vec<PathBuf>,
     /// Render the window once the first results are in, save it as PNG and exit.
     #[arg(long)]
     pub screenshot: Option<PathBuf>,
+    /// Start in this view.
+    #[arg(long, value_enum)]
+    pub view: Option<ViewName>,
+    /// Show the rate–distortion chart from the start.
+    #[arg(long)]
+    pub chart: bool,
+    /// Window size in points, e.g. 1600x1000.
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(f32, f32)>,
+    /// Neither read nor save the settings of earlier runs.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ViewName {
+    Grid,
+    Split,
+    Difference,
+}
+
+fn parse_size(text: &str) -> std::result::Result<(f32, f32), String> {
+    let (w, h) = text.split_once('x').ok_or_else(|| format!("expected WIDTHxHEIGHT, got '{text}'"))?;
+    let parse = |v: &str| v.trim().parse::<f32>().ok().filter(|v| (320.0..=16384.0).contains(v));
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!("expected WIDTHxHEIGHT between 320 and 16384, got '{text}'")),
+    }
+}
+
+pub fn gui(args: GuiArgs) -> Result<()> {
+    use rescale_lab::gui::{GuiOptions, ViewMode};
+    if let Some(missing) = args.images.iter().find(|p| !p.exists()) {
+        // The app would show this too, but a typo on the command line deserves an answer here.
+        bail!("{}: no such file", missing.display());
+    }
+    rescale_lab::gui::run_app(GuiOptions {
+        images: args.images,
+        screenshot: args.screenshot,
+        view: args.view.map(|v| match v {
+            ViewName::Grid => ViewMode::Grid,
+            ViewName::Split => ViewMode::Split,
+            ViewName::Difference => ViewMode::Difference,
+        }),
+        show_chart: args.chart,
+        fresh_settings: args.fresh,
+        window_size: args.size,
+        ..Default::default()
+    })
 }
 
 fn parse_scale(text: &str) -> std::result::Result<u32, String> {

@@ -8,7 +8,8 @@ fn main() -> std::process::ExitCode {
         Some(cli::Command::Run(a)) => cli::run(a),
         Some(cli::Command::Bench(a)) => cli::bench(a),
         Some(cli::Command::Speed(a)) => cli::speed(a),
-        Some(cli::Command::Gui(_)) | None => Err(anyhow::anyhow!("gui: not wired yet")),
+        Some(cli::Command::Gui(a)) => cli::gui(a),
+        None => cli::gui(cli::GuiArgs::default()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
