@@ -98,3 +98,26 @@ fn sides_must_be_multiples_of_the_scale() {
         }
     }
 }
+
+/// The shipped (trained) models with the default halo: seams far below one 8-bit level. Small
+/// tiles of 16 LR pixels on a photo crop 4 (×2) or 3 (×4) tiles wide, so that even the first
+/// tile's halo stops short of the far side; the halo is what is being checked.
+#[test]
+fn shipped_models_default_halo() {
+    let models = rescale_lab::models::discover(&rescale_lab::models::models_dir()).unwrap();
+    if models.is_empty() {
+        eprintln!("no shipped models in {}; nothing to check", rescale_lab::models::models_dir().display());
+        return;
+    }
+    let options = UpscaleOptions { temperature: 1.0, seed: 3 };
+    for model in models {
+        let scale = model.manifest.scale as usize;
+        let tiling = Tiling { tile: 16 * scale, ..Tiling::for_scale(scale) };
+        let side = if scale == 2 { 128 } else { 192 };
+        assert!(side / scale > (tiling.tile + tiling.halo) / scale, "the first tile must not see the whole image");
+        let hr = photo(side as u32, side as u32);
+        let (down, up, _) = compare(&model.weights, tiling, &hr, &options);
+        println!("{} {tiling:?} on {side}²: downscale max diff {down:.2e}, upscale max diff {up:.2e}", model.manifest.name);
+        assert!(down <= 1e-3 && up <= 1e-3, "{}: downscale {down}, upscale {up}", model.manifest.name);
+    }
+}
