@@ -192,6 +192,8 @@ pub struct RescaleApp {
     exports_in_flight: usize,
     screenshot: Option<ScreenshotState>,
     frame: u64,
+    /// RESCALE_LAB_GUI_DEBUG=1: log worker events and jobs to stderr.
+    debug: bool,
 }
 
 impl RescaleApp {
@@ -254,6 +256,7 @@ impl RescaleApp {
                 .clone()
                 .map(|path| ScreenshotState { path, started: Instant::now(), idle_frames: 0, requested: false }),
             frame: 0,
+            debug: std::env::var_os("RESCALE_LAB_GUI_DEBUG").is_some(),
         };
         if options.images.is_empty() {
             if !options.start_empty {
@@ -807,6 +810,9 @@ impl RescaleApp {
     }
 
     fn handle_event(&mut self, ctx: &egui::Context, event: Event) {
+        if self.debug {
+            debug_event(&event);
+        }
         match event {
             Event::ImageLoaded { request, doc } => {
                 self.loads_in_flight.remove(&request);
@@ -958,6 +964,10 @@ impl RescaleApp {
                 options: self.upscale_options(),
                 diff_full_scale: self.settings.diff_full_scale,
             };
+            if self.debug {
+                let names: Vec<&str> = job.methods.iter().map(|m| m.key.as_str()).collect();
+                eprintln!("[gui] job {} {:?} methods {names:?}", job.job_id, key);
+            }
             self.job_keys.push((self.next_job_id, key.clone()));
             self.latest_job = self.next_job_id;
             self.workers.submit(job);
@@ -1181,6 +1191,33 @@ impl eframe::App for RescaleApp {
         if self.persist {
             eframe::set_value(storage, STORAGE_KEY, &self.settings);
         }
+    }
+}
+
+fn debug_event(event: &Event) {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    match event {
+        Event::ImageLoaded { request, doc } => eprintln!("[gui {t:.1}] loaded #{request} {}", doc.name),
+        Event::ImageFailed { request, error, .. } => eprintln!("[gui {t:.1}] load #{request} failed: {error}"),
+        Event::Result(r) => eprintln!(
+            "[gui {t:.1}] result job {} {}: {}",
+            r.job_id,
+            r.key,
+            match &r.outcome {
+                Ok(v) => format!("psnr_y {:.2} preview {} timings {:?}", v.output.metrics.psnr_y, v.preview, v.output.timings),
+                Err(e) => format!("error {e}"),
+            }
+        ),
+        Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished"),
+        Event::MethodsLoaded(m) => eprintln!(
+            "[gui {t:.1}] methods: {:?}",
+            m.methods.iter().map(|m| (m.key.clone(), m.rescaler.as_ref().err().cloned())).collect::<Vec<_>>()
+        ),
+        Event::RdPoint { key, quality, .. } => eprintln!("[gui {t:.1}] rd {key} q{quality}"),
+        Event::RdFinished { sweep_id } => eprintln!("[gui {t:.1}] rd sweep {sweep_id} done"),
+        Event::RdFailed { key, error, .. } => eprintln!("[gui {t:.1}] rd {key} failed: {error}"),
+        Event::ExportDone { result, .. } => eprintln!("[gui {t:.1}] export: {:?}", result.as_ref().map(|f| f.len())),
+        Event::Screenshot(_) => eprintln!("[gui {t:.1}] screenshot"),
     }
 }
 

@@ -409,17 +409,21 @@ fn compute_loop(
         }
         let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
         let pixels = pipelines.pixels;
-        let any_preview = pipelines.preview.is_some() && job.methods.iter().any(|m| m.previewed(pixels));
-        let passes: Vec<bool> = if any_preview { vec![true, false] } else { vec![false] };
-        'passes: for preview in passes {
-            for method in &job.methods {
-                if preview && !method.previewed(pixels) {
-                    continue;
-                }
+        // Order of work: fast methods at full resolution, then the slow ones on the preview copy,
+        // then the slow ones at full resolution; so something useful is on screen at each step.
+        let has_preview = pipelines.preview.is_some();
+        let mut steps: Vec<(&JobMethod, bool)> = Vec::new();
+        steps.extend(job.methods.iter().filter(|m| !(has_preview && m.previewed(pixels))).map(|m| (m, false)));
+        if has_preview {
+            steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, true)));
+            steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, false)));
+        }
+        {
+            for (method, preview) in steps {
                 if let Some(newer) = drain_newest(&rx, &mut docs) {
                     let _ = tx.send(Event::JobFinished { job_id: job.job_id });
                     next = Some(newer);
-                    break 'passes;
+                    break;
                 }
                 // A Forget may have removed this image's pipelines while the job waited.
                 let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
