@@ -176,6 +176,10 @@ fn export_writes_every_file_and_never_overwrites() {
         serde_json::from_str(&std::fs::read_to_string(out.join("photo_x2_jpeg-q75_metrics.json")).unwrap()).unwrap();
     assert_eq!(json["quality"], 75);
     let first = std::fs::read(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap();
+    // To look at the montage: RESCALE_LAB_KEEP_EXPORT=/some/dir cargo test --release --test gui
+    if let Some(keep) = std::env::var_os("RESCALE_LAB_KEEP_EXPORT") {
+        std::fs::copy(out.join("photo_x2_jpeg-q75_montage.png"), Path::new(&keep).join("montage.png")).unwrap();
+    }
 
     // Again with the E key: new names, old files untouched.
     h.key_press(egui::Key::E);
