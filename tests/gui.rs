@@ -264,3 +264,61 @@ fn views_shortcuts_and_chart() {
     // Every swept quality, plus the current one (75) which the sweep does first.
     assert_eq!(points, rescale_lab::gui::worker::RD_QUALITIES.len() + 1);
 }
+
+#[test]
+fn zoom_pan_and_crop_are_shared_and_survive_the_slider() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "zoom.png", 200, 150);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let panel = h.state().last_panel_rect.expect("a panel was drawn");
+
+    // Wheel over a panel zooms (all panels share the view).
+    h.hover_at(panel.center());
+    h.step();
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, 120.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+    for _ in 0..20 {
+        h.step(); // the scroll is smoothed over frames
+    }
+    assert!(matches!(h.state().view.fit, rescale_lab::gui::view::ViewFit::Manual { .. }), "wheel zoomed");
+
+    // Right-drag draws a crop; every panel then fits that region.
+    h.key_press(egui::Key::F); // back to fit first
+    h.step();
+    let a = panel.center() - egui::vec2(40.0, 30.0);
+    let b = panel.center() + egui::vec2(40.0, 30.0);
+    h.hover_at(a);
+    h.step();
+    let button = |pos, pressed| egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Secondary,
+        pressed,
+        modifiers: egui::Modifiers::NONE,
+    };
+    h.event(button(a, true));
+    h.step();
+    for t in [0.3, 0.6, 1.0] {
+        h.hover_at(a + (b - a) * t);
+        h.step();
+    }
+    h.event(button(b, false));
+    h.step();
+    let crop = h.state().view.crop().expect("a crop after the right-drag");
+    assert!(crop.width() > 10.0 && crop.width() < 200.0, "{crop:?}");
+
+    // The crop stays while the quality changes.
+    h.key_press(egui::Key::ArrowUp);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.quality, 80);
+    assert_eq!(h.state().view.crop(), Some(crop));
+    // And a montage export covers just that region.
+    let region = h.state().view.export_region(Some(panel), egui::vec2(200.0, 150.0)).unwrap();
+    assert!(region[2] < 200 && region[3] < 150, "{region:?}");
+}
