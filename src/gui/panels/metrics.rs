@@ -36,7 +36,8 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         cell(ui, format!("{:.2} dB", o.metrics.psnr_rgb));
                         cell(ui, format!("{:.4}", o.metrics.ssim_rgb));
                         cell(ui, format!("{}×{}", o.lr.width(), o.lr.height()));
-                        cell(ui, format!("{} ({})", o.compressed_bytes(), bytes_text(o.compressed_bytes())));
+                        let n = o.compressed_bytes();
+                        cell(ui, if n >= 10_000 { format!("{n} ({})", bytes_text(n)) } else { format!("{n}") });
                         cell(ui, format!("{:.3}", o.bits_per_pixel));
                         cell(ui, stage(o.timings.downscale, o.stages_run.downscale));
                         cell(ui, stage(o.timings.codec, o.stages_run.codec));
