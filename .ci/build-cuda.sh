@@ -12,7 +12,7 @@
 #
 # Product: target/cuda/release/rescale-lab. It links (DT_NEEDED, not dlopen) libcuda.so.1
 # (the NVIDIA driver), libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10
-# and libnvrtc.so.13 (+ libcudnn.so.9 with cudnn); the binary gets a RUNPATH to the toolkit's
+# and libnvrtc.so.13 (+ libcudnn.so.9 with cudnn); the binary gets an RPATH to the toolkit's
 # lib dir here and to $ORIGIN/cuda-lib, see docs/gpu.md for running it elsewhere.
 #
 # Environment knobs (all optional):
@@ -164,7 +164,10 @@ fi
 NVCC_VERSION="$("$CUDA/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')"
 [ -n "$NVCC_VERSION" ] || { log "nvcc does not run: $CUDA/bin/nvcc"; exit 1; }
 
-RUNPATH="-C link-arg=-Wl,-rpath,\$ORIGIN/cuda-lib:$CUDA/lib"
+# DT_RPATH (--disable-new-dtags), not DT_RUNPATH: libnvrtc dlopens libnvrtc-builtins.so.13.0
+# at run time, and a dlopen from a library searches the executable's DT_RPATH but never its
+# DT_RUNPATH (checked: with RUNPATH, NVRTC fails with NVRTC_ERROR_BUILTIN_OPERATION_FAILURE).
+RUNPATH="-C link-arg=-Wl,--disable-new-dtags -C link-arg=-Wl,-rpath,\$ORIGIN/cuda-lib:$CUDA/lib"
 ENV_LINES=(
     "export CUDA_ROOT='$CUDA'"
     "export CUDA_PATH='$CUDA'"
