@@ -2,7 +2,7 @@
 //! the background sweep over quality, with the current setting marked.
 
 use egui::Color32;
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use super::app::RescaleApp;
 use super::documents::Slot;
@@ -68,7 +68,8 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         })
         .collect();
     Plot::new("rd-chart")
-        .legend(Legend::default())
+        // Bottom right: the curves rise to the top left and flatten along the top.
+        .legend(Legend::default().position(Corner::RightBottom))
         .x_axis_label("bits per HR pixel")
         .y_axis_label("PSNR-Y (dB)")
         .show(ui, |plot| {
