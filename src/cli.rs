@@ -159,6 +159,15 @@ pub struct GuiArgs {
     /// Neither read nor save the settings of earlier runs.
     #[arg(long)]
     pub fresh: bool,
+    /// Start at this scale (2 or 4) instead of the saved one.
+    #[arg(long, value_parser = parse_scale)]
+    pub scale: Option<u32>,
+    /// Start with this codec instead of the saved one.
+    #[arg(long, value_enum)]
+    pub codec: Option<CodecName>,
+    /// Start at this quality instead of the saved one.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub quality: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -178,11 +187,29 @@ fn parse_size(text: &str) -> std::result::Result<(f32, f32), String> {
 }
 
 pub fn gui(args: GuiArgs) -> Result<()> {
+    use rescale_lab::gui::settings::{CodecFamily, Settings};
     use rescale_lab::gui::{GuiOptions, ViewMode};
     if let Some(missing) = args.images.iter().find(|p| !p.exists()) {
         // The app would show this too, but a typo on the command line deserves an answer here.
         bail!("{}: no such file", missing.display());
     }
+    let settings_override = (args.scale.is_some() || args.codec.is_some() || args.quality.is_some()).then(|| {
+        let mut settings = Settings::default();
+        if let Some(scale) = args.scale {
+            settings.scale = scale;
+        }
+        if let Some(quality) = args.quality {
+            settings.quality = quality;
+        }
+        if let Some(codec) = args.codec {
+            settings.codec = match codec {
+                CodecName::None => CodecFamily::None,
+                CodecName::Jpeg => CodecFamily::Jpeg,
+                CodecName::Webp => CodecFamily::Webp,
+            };
+        }
+        settings
+    });
     rescale_lab::gui::run_app(GuiOptions {
         images: args.images,
         screenshot: args.screenshot,
@@ -194,6 +221,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
         show_chart: args.chart,
         fresh_settings: args.fresh,
         window_size: args.size,
+        settings_override,
         ..Default::default()
     })
 }
