@@ -138,6 +138,23 @@ pub struct SpeedArgs {
     pub weights: Vec<PathBuf>,
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Timed runs per size (median reported); default 3 up to 256 px, 1 above.
+    #[arg(long)]
+    pub runs: Option<usize>,
+    /// One JSON object per line instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Instead of the per-model table: time the GUI's quality-slider round trip (JPEG quality
+    /// change → codec → upscale → metrics, Bicubic + IRN + SAIN at --scale) on a 512×512 centre
+    /// crop of --image.
+    #[arg(long)]
+    pub round_trip: bool,
+    /// The round trip's image (default: the bundled sample).
+    #[arg(long, requires = "round_trip")]
+    pub image: Option<PathBuf>,
+    /// Scale of the round trip's methods.
+    #[arg(long, default_value = "2", value_parser = parse_scale)]
+    pub scale: u32,
 }
 
 #[derive(Args, Debug, Default)]
@@ -255,11 +272,8 @@ impl CommonArgs {
     }
 
     fn codec_family(&self) -> &'static str {
-        match self.codec {
-            CodecName::None => "none",
-            CodecName::Jpeg => "jpeg",
-            CodecName::Webp => "webp",
-        }
+        // Any valid quality: the family does not depend on it.
+        bench::codec_family(&self.codec_at(75).expect("75 is a valid quality"))
     }
 
     fn upscale_options(&self) -> Result<UpscaleOptions> {
@@ -458,6 +472,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
 pub fn speed(args: SpeedArgs) -> Result<()> {
     let device = select_device(&args.device);
+    if args.round_trip {
+        return round_trip(&args, args.image.as_deref(), &device);
+    }
     let models: Vec<(String, PathBuf)> = if args.weights.is_empty() {
         rescale_lab::models::discover(&rescale_lab::models::models_dir())?
             .into_iter()
@@ -475,12 +492,73 @@ pub fn speed(args: SpeedArgs) -> Result<()> {
     if let Some(bad) = args.sizes.iter().find(|&&s| s < 16 || s > 8192) {
         bail!("--sizes: {bad} is outside 16–8192");
     }
-    println!("{}", rescale_lab::speed::SpeedRow::header());
+    if !args.json {
+        println!("{}", rescale_lab::speed::SpeedRow::header());
+    }
     // Rows are printed as they come: the large sizes take a while on a CPU.
     for (name, path) in &models {
-        for row in rescale_lab::speed::speed_report(&[(name.clone(), path.clone())], &args.sizes, &device)? {
-            println!("{row}");
+        let rows = rescale_lab::speed::speed_report(&[(name.clone(), path.clone())], &args.sizes, args.runs, &device)?;
+        for row in rows {
+            if args.json {
+                println!("{}", serde_json::to_string(&row)?);
+            } else {
+                println!("{row}");
+            }
         }
     }
+    Ok(())
+}
+
+/// Side of the round trip's test crop: the 512×512.
+const ROUND_TRIP_SIDE: u32 = 512;
+/// The slider moves: the first quality only warms the caches (it includes the downscale).
+const ROUND_TRIP_QUALITIES: [u8; 6] = [75, 70, 65, 60, 55, 50];
+
+fn round_trip(args: &SpeedArgs, image_path: Option<&Path>, device: &Device) -> Result<()> {
+    let image = match image_path {
+        Some(path) => image_io::load_image(path, &LoadOptions::default())?.rgb,
+        None => {
+            let sample = &rescale_lab::gui::samples::SAMPLES[0];
+            image_io::load_image_from_bytes(sample.bytes, Path::new(sample.file_name), &LoadOptions::default())?.rgb
+        }
+    };
+    let side = ROUND_TRIP_SIDE.min(image.width()).min(image.height());
+    let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);
+    let crop = image::imageops::crop_imm(&image, x, y, side, side).to_image();
+    let methods: Vec<Method> = [MethodKind::Bicubic, MethodKind::Irn, MethodKind::Sain]
+        .into_iter()
+        .map(|kind| methods::default_method(kind, args.scale, "jpeg", device))
+        .collect();
+    let mut rescalers = Vec::new();
+    for method in &methods {
+        match &method.rescaler {
+            Ok(r) => rescalers.push((method.label.clone(), r.as_ref())),
+            Err(why) => eprintln!("warning: {} left out: {why}", method.label),
+        }
+    }
+    let result = rescale_lab::speed::slider_round_trip(
+        &crop,
+        &rescalers,
+        |q| Ok(Codec::Jpeg { quality: Quality::new(q)? }),
+        &ROUND_TRIP_QUALITIES,
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+        return Ok(());
+    }
+    let fast = std::env::var(rescale_lab::nets::dense_block::DISABLE_FAST_CONV_ENV).map_or(true, |v| v != "1");
+    println!(
+        "quality-slider round trip, {}×{}, JPEG q{:?}, {} (median of {} moves; CPU conv path: {})",
+        result.width,
+        result.height,
+        result.qualities,
+        rescale_lab::device::device_name(device),
+        result.qualities.len(),
+        if fast { "fast_conv" } else { "candle conv2d" }
+    );
+    for (label, ms) in &result.per_method_ms {
+        println!("  {label:<40} {ms:>10.1} ms");
+    }
+    println!("  {:<40} {:>10.1} ms", "all panels updated", result.total_ms);
     Ok(())
 }

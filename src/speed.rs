@@ -8,9 +8,11 @@ use std::time::Instant;
 use candle_core::Device;
 use image::Rgb32FImage;
 
+use crate::codec::Codec;
 use crate::device::device_name;
 use crate::error::Result;
 use crate::nets::NetworkRescaler;
+use crate::pipeline::Pipeline;
 use crate::rescaler::{Rescaler, UpscaleOptions};
 
 /// The sizes of the CLI's `speed` table (square HR images).
@@ -59,10 +61,16 @@ impl fmt::Display for SpeedRow {
 }
 
 /// Times every model at every size. Each model first runs once on a small image so that
-/// one-off costs (allocator growth, GPU kernel compilation) stay out of the numbers; sizes up to
-/// 256 take the median of 3 runs, larger ones a single run. Sizes are rounded down to a
-/// multiple of the model's scale.
-pub fn speed_report(models: &[(String, PathBuf)], sizes: &[u32], device: &Device) -> Result<Vec<SpeedRow>> {
+/// one-off costs (allocator growth, GPU kernel compilation) stay out of the numbers. `runs`
+/// gives the number of timed runs (the median is reported); `None` takes 3 for sizes up to 256
+/// and a single run above, which keeps the default table quick on a CPU. Sizes are rounded down
+/// to a multiple of the model's scale.
+pub fn speed_report(
+    models: &[(String, PathBuf)],
+    sizes: &[u32],
+    runs: Option<usize>,
+    device: &Device,
+) -> Result<Vec<SpeedRow>> {
     let mut rows = Vec::new();
     for (name, path) in models {
         let rescaler = NetworkRescaler::load(path, device)?;
@@ -73,7 +81,7 @@ pub fn speed_report(models: &[(String, PathBuf)], sizes: &[u32], device: &Device
         for &size in sizes {
             let side = (size / scale).max(1) * scale;
             let hr = test_image(side);
-            let runs = if side <= 256 { 3 } else { 1 };
+            let runs = runs.unwrap_or(if side <= 256 { 3 } else { 1 }).max(1);
             let (mut down, mut up) = (Vec::new(), Vec::new());
             for _ in 0..runs {
                 let start = Instant::now();
@@ -98,13 +106,72 @@ pub fn speed_report(models: &[(String, PathBuf)], sizes: &[u32], device: &Device
     Ok(rows)
 }
 
+/// What one move of the GUI's quality slider costs: for every method, codec → upscale → metrics
+/// at the new quality (the HR reference and the downscaled LR stay cached, as in the app).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RoundTrip {
+    pub width: u32,
+    pub height: u32,
+    /// Median over the slider moves, per method (label, milliseconds), in the order given.
+    pub per_method_ms: Vec<(String, f64)>,
+    /// Median over the slider moves of the sum over methods: the time until every panel is new.
+    pub total_ms: f64,
+    /// The qualities visited after the warm-up one.
+    pub qualities: Vec<u8>,
+}
+
+/// Moves the quality through `qualities` (the first one only warms the caches: it includes the
+/// downscale) and times each move with every method, the way the GUI worker runs them: one
+/// after the other on one [`Pipeline`].
+pub fn slider_round_trip(
+    image: &image::RgbImage,
+    methods: &[(String, &dyn Rescaler)],
+    codec_at: impl Fn(u8) -> Result<Codec>,
+    qualities: &[u8],
+) -> Result<RoundTrip> {
+    let mut pipeline = Pipeline::new(image.clone());
+    let options = UpscaleOptions::default();
+    let mut per_method: Vec<Vec<f64>> = vec![Vec::new(); methods.len()];
+    let mut totals = Vec::new();
+    for (i, &quality) in qualities.iter().enumerate() {
+        let codec = codec_at(quality)?;
+        let mut total = 0.0;
+        for (m, (key, rescaler)) in methods.iter().enumerate() {
+            let start = Instant::now();
+            pipeline.run(key, *rescaler, codec, &options)?;
+            let ms = start.elapsed().as_secs_f64() * 1e3;
+            if i > 0 {
+                per_method[m].push(ms);
+            }
+            total += ms;
+        }
+        if i > 0 {
+            totals.push(total);
+        }
+    }
+    if totals.is_empty() {
+        return Err(crate::error::EngineError::InvalidArgument(
+            "a round trip needs at least two qualities (the first one warms the caches)".into(),
+        ));
+    }
+    let (width, height) = image.dimensions();
+    Ok(RoundTrip {
+        width,
+        height,
+        per_method_ms: methods.iter().zip(&mut per_method).map(|((k, _), t)| (k.clone(), median(t))).collect(),
+        total_ms: median(&mut totals),
+        qualities: qualities[1..].to_vec(),
+    })
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
-/// A smooth pattern with detail at several frequencies, so no code path sees only zeros.
-fn test_image(side: u32) -> Rgb32FImage {
+/// A smooth pattern with detail at several frequencies, so no code path sees only zeros; the
+/// PyTorch side of `training/bench_cpu.py` builds the same image.
+pub fn test_image(side: u32) -> Rgb32FImage {
     Rgb32FImage::from_fn(side, side, |x, y| {
         let (u, v) = (x as f32 / side as f32, y as f32 / side as f32);
         image::Rgb([

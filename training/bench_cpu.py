@@ -1,0 +1,169 @@
+"""Whole-model CPU speed: rescale-lab (candle + fast_conv) against PyTorch, same weights, same
+input, same thread count, in one run.
+
+    .venv/bin/python -m training.bench_cpu [--threads N] [--size 512] [--runs 5]
+
+For every shipped model (``models/*.safetensors``) it times downscaling (HR → LR + latent) and
+upscaling (latent draw + inverse) at SIZE×SIZE, PyTorch first, then the Rust binary's
+``speed --json`` on the same file, and prints the medians and their ratio. The PyTorch model is
+the training code's (`training/nets.py`, the one the fixtures check), run under
+``torch.inference_mode()`` in float32, both in NCHW and channels_last; the faster of the two
+is the reference, so the ratio is against PyTorch's best layout on this machine. The Rust
+times come from ``rescale-lab speed`` (the app's own `Rescaler` calls: image ↔ tensor
+conversions and tiling included, which PyTorch is spared). The release binary is built first
+if it is missing or older than the sources.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import nets
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODELS = ["irn_x2", "irn_x4", "sain_x2_jpeg", "sain_x4_jpeg"]
+
+
+def test_image(side: int) -> torch.Tensor:
+    """The same pattern as `speed::test_image` in the Rust engine, (1, 3, side, side)."""
+    i = torch.arange(side, dtype=torch.float32) / side
+    u, v = i[None, :], i[:, None]  # u varies along x (columns), v along y (rows)
+    r = 0.5 + 0.4 * torch.sin(9.0 * u + 3.0 * v)
+    g = 0.5 + 0.4 * torch.cos(31.0 * u * v)
+    b = 0.5 + 0.3 * torch.sin(57.0 * v) * torch.cos(13.0 * u)
+    return torch.stack([r, g, b])[None]
+
+
+def latent(net, lr: torch.Tensor) -> torch.Tensor:
+    s = net.scale
+    shape = (lr.shape[0], 3 * s * s - 3, lr.shape[2], lr.shape[3])
+    return torch.randn(shape) if net.arch == "irn" else net.gmm.sample(shape)
+
+
+def time_torch(net, side: int, runs: int, channels_last: bool) -> tuple[float, float]:
+    """Median (downscale ms, upscale ms) over `runs`, after one warm-up pass on a small image
+    (as the Rust side does)."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    net = net.to(memory_format=fmt)
+    with torch.inference_mode():
+        warm = test_image(16 * net.scale).to(memory_format=fmt)
+        lr, _ = net.downscale_raw(warm)
+        net.upscale(lr, latent(net, lr).to(memory_format=fmt))
+        hr = test_image(side).to(memory_format=fmt)
+        down, up = [], []
+        for _ in range(runs):
+            t = time.perf_counter()
+            lr, _ = net.downscale_raw(hr)
+            lr = lr.clamp(0, 1)
+            down.append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            z = latent(net, lr).contiguous(memory_format=fmt)
+            net.upscale(lr.contiguous(memory_format=fmt), z).clamp(0, 1)
+            up.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(down), statistics.median(up)
+
+
+def ensure_binary(binary: Path) -> None:
+    sources = [ROOT / "Cargo.toml", *(ROOT / "src").rglob("*.rs")]
+    newest = max(p.stat().st_mtime for p in sources)
+    if binary.exists() and binary.stat().st_mtime >= newest:
+        return
+    print(f"building {binary} (cargo build --release) …", file=sys.stderr, flush=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+
+
+def time_rust(binary: Path, weights: Path, side: int, runs: int, threads: int) -> dict:
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+    out = subprocess.run(
+        [str(binary), "speed", "--weights", str(weights), "--sizes", str(side), "--runs", str(runs), "--json"],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    if len(rows) != 1:
+        raise RuntimeError(f"unexpected output of rescale-lab speed: {out!r}")
+    return rows[0]
+
+
+def gflop(net, side: int) -> float:
+    """Convolution GFLOP of one pass (2 × multiply-adds; the Haar steps are negligible)."""
+    total = 0
+    hooks = []
+
+    def hook(mod, inp, out):
+        nonlocal total
+        total += 2 * mod.weight.numel() * out.shape[-2] * out.shape[-1]
+
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d) and m.weight.shape[-1] == 3:
+            hooks.append(m.register_forward_hook(hook))
+    with torch.inference_mode():
+        net.downscale_raw(test_image(side))
+    for h in hooks:
+        h.remove()
+    return total / 1e9
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="threads for both (torch.set_num_threads, RAYON_NUM_THREADS); default: all cores")
+    ap.add_argument("--size", type=int, default=512, help="side of the square HR test image")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median)")
+    ap.add_argument("--models", nargs="+", default=DEFAULT_MODELS, help="names in models/")
+    ap.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "rescale-lab")
+    ap.add_argument("--layouts", choices=["best", "nchw", "nhwc"], default="best",
+                    help="PyTorch memory format(s) to time; 'best' times both and keeps the faster")
+    ap.add_argument("--json", type=Path, help="also write the rows here")
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    ensure_binary(args.binary)
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"# {cpu}, {os.cpu_count()} logical CPUs, {args.threads} threads each; torch {torch.__version__}; "
+          f"{args.size}×{args.size}, median of {args.runs}; load average before: {os.getloadavg()[0]:.2f}")
+    header = (f"{'model':<14} {'pass':<9} {'GFLOP':>6} {'PyTorch ms':>11} {'layout':>6} "
+              f"{'candle ms':>10} {'candle/PyTorch':>15} {'candle GFLOP/s':>15}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for name in args.models:
+        weights = ROOT / "models" / f"{name}.safetensors"
+        net = nets.from_state(nets.load_state(str(weights))).eval()
+        flops = gflop(net, args.size)
+        layouts = {"best": [False, True], "nchw": [False], "nhwc": [True]}[args.layouts]
+        torch_times = {cl: time_torch(net, args.size, args.runs, cl) for cl in layouts}
+        rust = time_rust(args.binary, weights, args.size, args.runs, args.threads)
+        for i, (pass_name, rust_ms) in enumerate([("downscale", rust["downscale_ms"]), ("upscale", rust["upscale_ms"])]):
+            cl, torch_ms = min(((cl, t[i]) for cl, t in torch_times.items()), key=lambda p: p[1])
+            row = {"model": name, "pass": pass_name, "gflop": flops, "pytorch_ms": torch_ms,
+                   "pytorch_layout": "nhwc" if cl else "nchw", "candle_ms": rust_ms,
+                   "ratio": rust_ms / torch_ms, "size": args.size, "threads": args.threads,
+                   "runs": args.runs}
+            rows.append(row)
+            print(f"{name:<14} {pass_name:<9} {flops:>6.0f} {torch_ms:>11.0f} {row['pytorch_layout']:>6} "
+                  f"{rust_ms:>10.0f} {row['ratio']:>14.2f}× {flops / rust_ms * 1e3:>15.1f}", flush=True)
+    worst = max(r["ratio"] for r in rows)
+    geo = math.exp(sum(math.log(r["ratio"]) for r in rows) / len(rows))
+    print(f"# candle/PyTorch: worst {worst:.2f}×, geometric mean {geo:.2f}× "
+          f"({'candle at least as fast everywhere' if worst <= 1.0 else 'PyTorch faster somewhere'}); "
+          f"load average after: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
