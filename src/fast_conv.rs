@@ -148,160 +148,201 @@ fn band_bytes() -> usize {
     })
 }
 
-fn band_pixels(pixels: usize, k: usize) -> usize {
-    let by_cache = band_bytes() / (k * std::mem::size_of::<f32>()).max(1);
-    let threads = rayon::current_num_threads().max(1);
-    // At least ~4 bands per thread when the image allows it.
-    let by_balance = pixels.div_ceil(4 * threads);
-    by_cache.min(MAX_BAND_PIXELS).min(by_balance).max(MIN_BAND_PIXELS).min(pixels).max(1)
+/// Where a convolution's outputs go: output channel `o` of image pixel `(y, x)` is written to
+/// `ptr[y·row + x·px + o·ch]`.
+#[derive(Clone, Copy)]
+struct Dst {
+    ptr: SendPtr<f32>,
+    row: usize,
+    px: usize,
+    ch: usize,
 }
 
-/// The core routine on raw pointers (so that source and destination may share one buffer).
+impl Dst {
+    /// # Safety
+    /// `(y, x, o)` must be inside the destination the caller described.
+    #[inline(always)]
+    unsafe fn write(self, y: usize, x: usize, values: &[f32], act: Activation) {
+        let base = self.ptr.get().add(y * self.row + x * self.px);
+        for (o, &v) in values.iter().enumerate() {
+            let v = match act {
+                Activation::LeakyRelu(slope) if v < 0.0 => v * slope,
+                _ => v,
+            };
+            *base.add(o * self.ch) = v;
+        }
+    }
+}
+
+thread_local! {
+    /// Per-thread scratch (GEMM accumulators), reused across calls: no allocation or zeroing
+    /// per band. Every element a band reads is written by its first GEMM first.
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0.0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
+/// 3×3 convolution (padding 1) of an image held in a **zero-padded** NHWC buffer.
 ///
-/// Pixel `p = y·w + x` of the source holds channel `c` at `src[p·src_stride + c]` (`c < cin`);
-/// output channel `o` of pixel `p` goes to `dst[p·dst_px + o·dst_ch]`.
+/// The source has `(h + 2) × (w + 2)` pixels of `src_stride` floats; image pixel `(y, x)` is
+/// padded pixel `(y + 1, x + 1)` and holds channel `c < cin` at
+/// `src[((y + 1)·(w + 2) + x + 1)·src_stride + c]`; the first `cin` channels of the border
+/// pixels are zero. With the border in memory every tap of every pixel is a plain read, so no
+/// im2col is needed: see [`conv_taps`] and [`conv_kn2row`].
 ///
 /// # Safety
-/// `src` must be readable at every such index and `dst` writable at every such index, for all
-/// `h·w` pixels, and no destination element may be a source element or be touched by anyone
-/// else during the call.
-#[allow(clippy::too_many_arguments)]
-unsafe fn conv3x3_raw(
-    h: usize,
-    w: usize,
-    src: *const f32,
-    src_stride: usize,
-    conv: &PackedConv3x3,
-    dst: *mut f32,
-    dst_px: usize,
-    dst_ch: usize,
-    act: Activation,
-) {
-    let pixels = h * w;
-    if pixels == 0 || conv.cout == 0 {
+/// `src` must be readable as described and `dst` writable at every output index, no
+/// destination element may be a source element, and nobody else may write either during
+/// the call.
+unsafe fn conv3x3_padded(h: usize, w: usize, src: *const f32, src_stride: usize, conv: &PackedConv3x3, dst: Dst, act: Activation) {
+    if h == 0 || w == 0 || conv.cout == 0 {
         return;
     }
     if conv.weight_kn2row.is_some() && std::env::var_os("FAST_CONV_NO_KN2ROW").is_none() {
-        return conv3x3_kn2row_raw(h, w, src, src_stride, conv, dst, dst_px, dst_ch, act);
+        conv_kn2row(h, w, src, src_stride, conv, dst, act)
+    } else {
+        conv_taps(h, w, src, src_stride, conv, dst, act)
     }
-    let cin = conv.cin;
-    let cout = conv.cout;
-    let k = 9 * cin;
-    let band = band_pixels(pixels, k);
-    let bands = pixels.div_ceil(band);
-    let src = SendConstPtr(src);
-    let dst = SendPtr(dst);
-
-    (0..bands).into_par_iter().for_each_init(
-        || vec![0f32; band * k],
-        |col, b| {
-            let (src, dst) = (src.get(), dst.get());
-            let p0 = b * band;
-            let p1 = (p0 + band).min(pixels);
-            let m = p1 - p0;
-            // im2col: row (p − p0) = the 9 neighbours' channel vectors, tap-major.
-            let (mut y, mut x) = (p0 / w, p0 % w);
-            for row in col[..m * k].chunks_exact_mut(k) {
-                for ky in 0..3 {
-                    let yy = y as isize + ky as isize - 1;
-                    for kx in 0..3 {
-                        let xx = x as isize + kx as isize - 1;
-                        let seg = &mut row[(ky * 3 + kx) * cin..(ky * 3 + kx + 1) * cin];
-                        if yy < 0 || yy >= h as isize || xx < 0 || xx >= w as isize {
-                            seg.fill(0.0);
-                        } else {
-                            let q = yy as usize * w + xx as usize;
-                            // SAFETY: caller guarantees channels [0, cin) of pixel q are
-                            // readable and not written during the call.
-                            let s = unsafe { std::slice::from_raw_parts(src.add(q * src_stride), cin) };
-                            seg.copy_from_slice(s);
-                        }
-                    }
-                }
-                x += 1;
-                if x == w {
-                    x = 0;
-                    y += 1;
-                }
-            }
-            // SAFETY: dst rows p0..p1 belong to this band only; strides as documented.
-            unsafe {
-                let out = dst.add(p0 * dst_px);
-                gemm(
-                    m,
-                    cout,
-                    k,
-                    out,
-                    dst_ch as isize,
-                    dst_px as isize,
-                    false,
-                    col.as_ptr(),
-                    1,
-                    k as isize,
-                    conv.weight.as_ptr(),
-                    1,
-                    cout as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-                // Bias + activation.
-                for i in 0..m {
-                    let px = out.add(i * dst_px);
-                    for (o, &bias) in conv.bias.iter().enumerate() {
-                        let e = px.add(o * dst_ch);
-                        let mut v = *e + bias;
-                        if let Activation::LeakyRelu(slope) = act {
-                            if v < 0.0 {
-                                v *= slope;
-                            }
-                        }
-                        *e = v;
-                    }
-                }
-            }
-        },
-    );
 }
 
-/// kn2row variant of [`conv3x3_raw`] (same contract); bands of whole rows.
-#[allow(clippy::too_many_arguments)]
-unsafe fn conv3x3_kn2row_raw(
-    h: usize,
-    w: usize,
-    src: *const f32,
-    src_stride: usize,
-    conv: &PackedConv3x3,
-    dst: *mut f32,
-    dst_px: usize,
-    dst_ch: usize,
-    act: Activation,
-) {
-    let cin = conv.cin;
+/// The convolution as nine shifted GEMMs accumulated in a band-local tile. In the padded
+/// buffer's raster order, tap `(ky, kx)` of padded pixel `q` is pixel
+/// `q + (ky − 1)·(w + 2) + kx − 1`: for a band of consecutive pixels each tap's inputs form one
+/// strided matrix read in place (`m × cin`, row stride `src_stride`). Bands cover padded
+/// pixels (1, 1) to (h, w) in raster order, border columns in between included: their
+/// outputs are computed and dropped.
+unsafe fn conv_taps(h: usize, w: usize, src: *const f32, src_stride: usize, conv: &PackedConv3x3, dst: Dst, act: Activation) {
+    let (cin, cout) = (conv.cin, conv.cout);
+    let wp = w + 2;
+    // Padded pixels (1, 1) ..= (h, w): every tap of every one of them is inside the buffer.
+    let first = wp + 1;
+    let count = (h - 1) * wp + w;
+    let threads = rayon::current_num_threads().max(1);
+    // The three input row windows of a band (m + 2 rows of pixels) should stay in cache.
+    let by_cache = band_bytes() / (src_stride * std::mem::size_of::<f32>()).max(1);
+    let by_balance = count.div_ceil(4 * threads);
+    let band = by_cache.min(MAX_BAND_PIXELS).min(by_balance).max(MIN_BAND_PIXELS).min(count);
+    let bands = count.div_ceil(band);
+    let src = SendConstPtr(src);
+    (0..bands).into_par_iter().for_each(|b| {
+        let src = src.get();
+        let q0 = first + b * band;
+        let q1 = (q0 + band).min(first + count);
+        let m = q1 - q0;
+        with_scratch(m * cout, |acc| {
+            for tap in 0..9 {
+                let (ky, kx) = (tap / 3, tap % 3);
+                // q0 ≥ w + 3, so the offset never goes below pixel 0.
+                let q = q0 + ky * wp + kx - wp - 1;
+                // SAFETY: pixels q..q + m of the padded source, channels [0, cin); acc is m × cout.
+                unsafe {
+                    gemm(
+                        m,
+                        cout,
+                        cin,
+                        acc.as_mut_ptr(),
+                        1,
+                        cout as isize,
+                        tap > 0,
+                        src.add(q * src_stride),
+                        1,
+                        src_stride as isize,
+                        conv.weight.as_ptr().add(tap * cin * cout),
+                        1,
+                        cout as isize,
+                        if tap > 0 { 1.0 } else { 0.0 },
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
+            }
+            epilogue(q0, wp, acc, conv, dst, act);
+        });
+    });
+}
+
+/// Bias, activation and the store of a band's `m × cout` tile (padded pixels from `q0`),
+/// border columns skipped. Works on runs of consecutive interior pixels; an NCHW destination
+/// is written plane by plane so that each store stream is contiguous.
+fn epilogue(q0: usize, wp: usize, acc: &mut [f32], conv: &PackedConv3x3, dst: Dst, act: Activation) {
     let cout = conv.cout;
+    for row in acc.chunks_exact_mut(cout) {
+        for (v, &bias) in row.iter_mut().zip(&conv.bias) {
+            let x = *v + bias;
+            *v = match act {
+                Activation::LeakyRelu(slope) if x < 0.0 => x * slope,
+                _ => x,
+            };
+        }
+    }
+    let m = acc.len() / cout;
+    let mut i = 0;
+    while i < m {
+        let q = q0 + i;
+        let (yp, xp) = (q / wp, q % wp);
+        if xp == 0 || xp == wp - 1 {
+            i += 1;
+            continue;
+        }
+        // Interior pixels (yp, xp..) up to the row's right border or the tile's end.
+        let run = (wp - 1 - xp).min(m - i);
+        let (y, x) = (yp - 1, xp - 1);
+        let tile = &acc[i * cout..(i + run) * cout];
+        // SAFETY: image pixels (y, x..x + run) belong to the calling band only.
+        unsafe {
+            let base = dst.ptr.get().add(y * dst.row + x * dst.px);
+            if dst.ch == 1 {
+                for (j, values) in tile.chunks_exact(cout).enumerate() {
+                    std::ptr::copy_nonoverlapping(values.as_ptr(), base.add(j * dst.px), cout);
+                }
+            } else {
+                for o in 0..cout {
+                    let plane = base.add(o * dst.ch);
+                    for j in 0..run {
+                        *plane.add(j * dst.px) = tile[j * cout + o];
+                    }
+                }
+            }
+        }
+        i += run;
+    }
+}
+
+/// Convolutions with few outputs: one GEMM of the pixels' channel vectors, read in place,
+/// with all nine taps' weights side by side (`cin × 9·cout`), then a 3×3 shift-and-add. Bands
+/// of whole image rows; the GEMM covers the band's rows plus one padded row above and below.
+unsafe fn conv_kn2row(h: usize, w: usize, src: *const f32, src_stride: usize, conv: &PackedConv3x3, dst: Dst, act: Activation) {
+    let (cin, cout) = (conv.cin, conv.cout);
     let n = 9 * cout;
+    let wp = w + 2;
     let wkn = conv.weight_kn2row.as_ref().expect("kn2row weights");
     let threads = rayon::current_num_threads().max(1);
-    // Rows per band: GEMM output of (rows + 2 halo rows) bounded, ≥ 4 bands per thread when
+    // Rows per band: GEMM output of (rows + 2) padded rows bounded, ≥ 4 bands per thread when
     // the image is tall enough, and ≥ 8 rows where possible so the halo overhead stays small.
-    let by_cache = KN2ROW_BAND_BYTES / (w * n * std::mem::size_of::<f32>()).max(1);
+    let by_cache = KN2ROW_BAND_BYTES / (wp * n * std::mem::size_of::<f32>()).max(1);
     let rows = by_cache.saturating_sub(2).min(h.div_ceil(4 * threads)).max(8.min(h)).max(1);
     let bands = h.div_ceil(rows);
     let src = SendConstPtr(src);
-    let dst = SendPtr(dst);
-    (0..bands).into_par_iter().for_each_init(
-        || (vec![0f32; (rows + 2) * w * n], vec![0f32; cout]),
-        |(y_buf, acc), b| {
-            let (src, dst) = (src.get(), dst.get());
-            let y0 = b * rows;
-            let y1 = (y0 + rows).min(h);
-            let e0 = y0.saturating_sub(1);
-            let e1 = (y1 + 1).min(h);
-            let m = (e1 - e0) * w;
-            // SAFETY: rows e0..e1 of the source, channels [0, cin), stride src_stride.
+    (0..bands).into_par_iter().for_each(|b| {
+        let src = src.get();
+        let y0 = b * rows;
+        let y1 = (y0 + rows).min(h);
+        // Padded rows y0 ..= y1 + 1 (image rows y0 − 1 ..= y1).
+        let m = (y1 - y0 + 2) * wp;
+        with_scratch(m * n + cout, |buf| {
+            let (y_buf, acc) = buf.split_at_mut(m * n);
+            // SAFETY: padded rows y0..y1 + 2 of the source, channels [0, cin).
             unsafe {
                 gemm(
                     m,
@@ -311,7 +352,7 @@ unsafe fn conv3x3_kn2row_raw(
                     1,
                     n as isize,
                     false,
-                    src.add(e0 * w * src_stride),
+                    src.add(y0 * wp * src_stride),
                     1,
                     src_stride as isize,
                     wkn.as_ptr(),
@@ -325,40 +366,110 @@ unsafe fn conv3x3_kn2row_raw(
                     Parallelism::None,
                 );
             }
-            for y in y0..y1 {
-                for x in 0..w {
-                    acc.copy_from_slice(&conv.bias);
-                    for ky in 0..3 {
-                        let yy = y as isize + ky as isize - 1;
-                        if yy < 0 || yy >= h as isize {
-                            continue;
-                        }
-                        let row = (yy as usize - e0) * w;
-                        for kx in 0..3 {
-                            let xx = x as isize + kx as isize - 1;
-                            if xx < 0 || xx >= w as isize {
-                                continue;
-                            }
-                            let tap = ky * 3 + kx;
-                            let at = (row + xx as usize) * n + tap * cout;
-                            for (a, &v) in acc.iter_mut().zip(&y_buf[at..at + cout]) {
-                                *a += v;
-                            }
-                        }
-                    }
-                    // SAFETY: pixel (y, x) of this band's rows; strides as documented.
-                    let px = unsafe { dst.add((y * w + x) * dst_px) };
-                    for (o, &a) in acc.iter().enumerate() {
-                        let v = match act {
-                            Activation::LeakyRelu(slope) if a < 0.0 => a * slope,
-                            _ => a,
-                        };
-                        unsafe { *px.add(o * dst_ch) = v };
+            // The networks' small convolutions have 3 or 9 outputs: fixed-size loops for those.
+            match cout {
+                3 => shift_add::<3>(y0, y1, w, y_buf, conv, dst, act),
+                9 => shift_add::<9>(y0, y1, w, y_buf, conv, dst, act),
+                _ => shift_add_any(y0, y1, w, y_buf, acc, conv, dst, act),
+            }
+        });
+    });
+}
+
+/// The kn2row sum for image rows `y0..y1`: `y_buf` holds the GEMM output (`9·cout` values per
+/// padded pixel) of padded rows `y0 ..= y1 + 1`.
+fn shift_add<const C: usize>(y0: usize, y1: usize, w: usize, y_buf: &[f32], conv: &PackedConv3x3, dst: Dst, act: Activation) {
+    let (wp, n) = (w + 2, 9 * C);
+    let bias: [f32; C] = conv.bias[..C].try_into().expect("cout = C");
+    for y in y0..y1 {
+        for x in 0..w {
+            let mut acc = bias;
+            for ky in 0..3 {
+                let row = (y - y0 + ky) * wp + x;
+                for kx in 0..3 {
+                    let at = (row + kx) * n + (ky * 3 + kx) * C;
+                    let tap: &[f32; C] = y_buf[at..at + C].try_into().expect("C values");
+                    for o in 0..C {
+                        acc[o] += tap[o];
                     }
                 }
             }
-        },
-    );
+            // SAFETY: pixel (y, x) belongs to the calling band only.
+            unsafe { dst.write(y, x, &acc, act) };
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn shift_add_any(
+    y0: usize,
+    y1: usize,
+    w: usize,
+    y_buf: &[f32],
+    acc: &mut [f32],
+    conv: &PackedConv3x3,
+    dst: Dst,
+    act: Activation,
+) {
+    let (wp, cout) = (w + 2, conv.cout);
+    let n = 9 * cout;
+    for y in y0..y1 {
+        for x in 0..w {
+            acc.copy_from_slice(&conv.bias);
+            for ky in 0..3 {
+                let row = (y - y0 + ky) * wp + x;
+                for kx in 0..3 {
+                    let at = (row + kx) * n + (ky * 3 + kx) * cout;
+                    for (a, &v) in acc.iter_mut().zip(&y_buf[at..at + cout]) {
+                        *a += v;
+                    }
+                }
+            }
+            // SAFETY: pixel (y, x) belongs to the calling band only.
+            unsafe { dst.write(y, x, acc, act) };
+        }
+    }
+}
+
+/// A zero-padded NHWC buffer (`(h + 2) × (w + 2)` pixels of `width` floats) with the `C×H×W`
+/// image `x` in the first `c` channels of its interior.
+fn padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    fill_padded_nhwc(x, c, h, w, width, &mut out);
+    out
+}
+
+/// [`padded_nhwc`] into a reused buffer. Only the border pixels are zeroed (all `width`
+/// channels) and the input channels written: a DenseBlock writes every other interior channel
+/// before anything reads it, so the rest of the buffer may hold stale values.
+fn fill_padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize, out: &mut Vec<f32>) {
+    let wp = w + 2;
+    let len = (h + 2) * wp * width;
+    if out.len() < len {
+        out.resize(len, 0.0);
+    }
+    let out = &mut out[..len];
+    let row_len = wp * width;
+    out[..row_len].fill(0.0);
+    out[(h + 1) * row_len..].fill(0.0);
+    let plane = h * w;
+    out[row_len..(h + 1) * row_len].par_chunks_mut(row_len).enumerate().for_each(|(y, row)| {
+        row[..width].fill(0.0);
+        row[(w + 1) * width..].fill(0.0);
+        for ch in 0..c {
+            let line = &x[ch * plane + y * w..ch * plane + (y + 1) * w];
+            for (xx, &v) in line.iter().enumerate() {
+                row[(xx + 1) * width + ch] = v;
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// The DenseBlock feature buffer of the calling thread, kept between blocks: a network runs
+    /// dozens of blocks of the same size in a row, and a fresh zeroed allocation of tens of MB
+    /// each time shows in the profile.
+    static FEATURES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// 3×3 convolution (padding 1) of one NHWC image held in slices.
@@ -383,26 +494,15 @@ pub fn conv3x3_nhwc(
     }
     assert!(src.len() >= (pixels - 1) * src_stride + conv.cin, "fast_conv: src too short");
     assert!(dst.len() >= (pixels - 1) * dst_stride + conv.cout, "fast_conv: dst too short");
-    // SAFETY: bounds checked above; src and dst are distinct borrows.
-    unsafe { conv3x3_raw(h, w, src.as_ptr(), src_stride, conv, dst.as_mut_ptr(), dst_stride, 1, act) }
-}
-
-/// Converts a `C×H×W` image (`x[c·H·W + p]`) into NHWC rows of width `stride` (first `C` filled).
-fn nchw_to_nhwc(x: &[f32], c: usize, pixels: usize, out: &mut [f32], stride: usize) {
-    let out = SendPtr(out.as_mut_ptr());
-    const CHUNK: usize = 4096;
-    (0..pixels.div_ceil(CHUNK)).into_par_iter().for_each(|b| {
-        let out = out.get();
-        let p0 = b * CHUNK;
-        let p1 = (p0 + CHUNK).min(pixels);
-        for ch in 0..c {
-            let plane = &x[ch * pixels..(ch + 1) * pixels];
-            for (p, &v) in plane.iter().enumerate().take(p1).skip(p0) {
-                // SAFETY: chunks are disjoint pixel ranges; out has pixels·stride elements.
-                unsafe { *out.add(p * stride + ch) = v };
-            }
-        }
-    });
+    let (cin, wp) = (conv.cin, w + 2);
+    let mut padded = vec![0f32; (h + 2) * wp * cin];
+    for p in 0..pixels {
+        let q = (p / w + 1) * wp + p % w + 1;
+        padded[q * cin..(q + 1) * cin].copy_from_slice(&src[p * src_stride..p * src_stride + cin]);
+    }
+    let dst = Dst { ptr: SendPtr(dst.as_mut_ptr()), row: w * dst_stride, px: dst_stride, ch: 1 };
+    // SAFETY: `padded` is the documented padded layout; dst bounds checked above.
+    unsafe { conv3x3_padded(h, w, padded.as_ptr(), cin, conv, dst, act) }
 }
 
 fn check_cpu(t: &Tensor) -> Result<()> {
@@ -430,12 +530,12 @@ pub fn conv3x3_packed(input: &Tensor, conv: &PackedConv3x3, act: Activation) -> 
     let data = input.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
     let pixels = h * w;
     let mut out = vec![0f32; n * conv.cout * pixels];
-    let mut nhwc = vec![0f32; pixels * c];
     for i in 0..n {
-        nchw_to_nhwc(&data[i * c * pixels..(i + 1) * c * pixels], c, pixels, &mut nhwc, c);
-        let dst = &mut out[i * conv.cout * pixels..(i + 1) * conv.cout * pixels];
-        // SAFETY: dst holds cout planes of `pixels` values; NCHW strides (1, pixels).
-        unsafe { conv3x3_raw(h, w, nhwc.as_ptr(), c, conv, dst.as_mut_ptr(), 1, pixels, act) };
+        let padded = padded_nhwc(&data[i * c * pixels..(i + 1) * c * pixels], c, h, w, c);
+        let planes = &mut out[i * conv.cout * pixels..(i + 1) * conv.cout * pixels];
+        let dst = Dst { ptr: SendPtr(planes.as_mut_ptr()), row: w, px: 1, ch: pixels };
+        // SAFETY: `planes` holds cout planes of h·w values.
+        unsafe { conv3x3_padded(h, w, padded.as_ptr(), c, conv, dst, act) };
     }
     Tensor::from_vec(out, (n, conv.cout, h, w), &Device::Cpu)?.to_dtype(dtype)
 }
@@ -510,20 +610,31 @@ impl PackedDenseBlock {
         if pixels == 0 {
             return;
         }
-        let width = self.cin + 4 * GROWTH;
-        let mut feat = vec![0f32; pixels * width];
-        nchw_to_nhwc(x, self.cin, pixels, &mut feat, width);
+        FEATURES.with(|cell| {
+            // A block running inside another block's call on this thread (not done by the
+            // networks) gets its own buffer instead of a borrow panic.
+            match cell.try_borrow_mut() {
+                Ok(mut feat) => self.forward_padded(x, h, w, &mut feat, out),
+                Err(_) => self.forward_padded(x, h, w, &mut Vec::new(), out),
+            }
+        })
+    }
+
+    fn forward_padded(&self, x: &[f32], h: usize, w: usize, feat: &mut Vec<f32>, out: &mut [f32]) {
+        let (width, wp, pixels) = (self.cin + 4 * GROWTH, w + 2, h * w);
+        fill_padded_nhwc(x, self.cin, h, w, width, feat);
         let base = feat.as_mut_ptr();
         for (i, conv) in self.convs[..4].iter().enumerate() {
             let slot = self.cin + i * GROWTH;
-            // SAFETY: conv i reads channels [0, slot) and writes [slot, slot + 32) of every
-            // pixel of `feat` (pixels·width values): disjoint, in bounds.
-            unsafe {
-                conv3x3_raw(h, w, base, width, conv, base.add(slot), width, 1, Activation::LeakyRelu(LEAKY_SLOPE))
-            };
+            // Interior pixels only: the border keeps its zeros for the next convolutions.
+            let dst = Dst { ptr: SendPtr(unsafe { base.add((wp + 1) * width + slot) }), row: wp * width, px: width, ch: 1 };
+            // SAFETY: conv i reads channels [0, slot) and writes [slot, slot + 32) of the
+            // interior pixels of `feat`: disjoint, in bounds.
+            unsafe { conv3x3_padded(h, w, base, width, conv, dst, Activation::LeakyRelu(LEAKY_SLOPE)) };
         }
-        // SAFETY: reads all `width` channels of feat, writes NCHW planes of `out`.
-        unsafe { conv3x3_raw(h, w, base, width, &self.convs[4], out.as_mut_ptr(), 1, pixels, Activation::None) };
+        let dst = Dst { ptr: SendPtr(out.as_mut_ptr()), row: w, px: 1, ch: pixels };
+        // SAFETY: reads all `width` channels of feat, writes the NCHW planes of `out`.
+        unsafe { conv3x3_padded(h, w, base, width, &self.convs[4], dst, Activation::None) };
     }
 
     /// `x`: `(N, cin, H, W)` CPU tensor; returns `(N, cout, H, W)` in `x`'s dtype.
