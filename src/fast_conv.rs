@@ -2,23 +2,26 @@
 //!
 //! candle 0.11's CPU `conv2d` runs these shapes (3×3, padding 1, 3–173 input channels, 32
 //! output channels) at a small fraction of the machine's GEMM throughput. This module computes
-//! the same thing as an im2col + GEMM over **NHWC** data:
+//! the same thing as GEMMs over **zero-padded NHWC** data:
 //!
-//! * One feature buffer per image, `H·W` pixels × `cin + 4·32` channels, holds
-//!   `[x, x1, x2, x3, x4]` side by side, so the DenseBlock's concatenations are free: conv k
-//!   reads channels `[0, cin + (k−1)·32)` of every pixel and writes its 32 outputs straight into
-//!   the next 32 channels.
-//! * The output pixels are split into bands of consecutive pixels (raster order). For each band
-//!   a thread gathers the 3×3 neighbourhoods into a reused im2col buffer (`band × 9·cin`, bounded
-//!   to a cache-sized number of bytes), multiplies it with the pre-packed weights
-//!   (`9·cin × cout`) with the `gemm` crate, and applies bias + LeakyReLU in place. Bands run in
-//!   parallel on rayon's pool (each GEMM single-threaded), which parallelises the gathering and
-//!   the epilogue too.
-//! * The last convolution writes NCHW directly (GEMM destination strides), so the result needs
-//!   no transpose.
+//! * One feature buffer per image, `(H + 2)·(W + 2)` pixels × `cin + 4·32` channels, holds
+//!   `[x, x1, x2, x3, x4]` side by side with a one-pixel zero border, so the DenseBlock's
+//!   concatenations are free (conv k reads channels `[0, cin + (k−1)·32)` of every pixel and
+//!   writes its 32 outputs straight into the next 32 channels) and so is the padding.
+//! * With the border in memory, tap `(ky, kx)` of padded pixel `q` is pixel
+//!   `q + (ky − 1)·(W + 2) + kx − 1`. A band of consecutive pixels is therefore convolved by
+//!   nine GEMMs, one per tap, each reading its `band × cin` input in place (row stride = the
+//!   buffer's channel count) and accumulating into a small per-thread tile: no im2col copy at
+//!   all. Bias + LeakyReLU are applied to the tile, which is then stored, border columns
+//!   skipped. Bands run in parallel on rayon's pool with single-threaded GEMMs.
+//! * Convolutions with few outputs (the last one, `cout` = 3 or 9) use kn2row: one GEMM of the
+//!   pixels' channel vectors with all nine taps' weights side by side (`cin × 9·cout`), then a
+//!   3×3 shift-and-add; a GEMM with 3 output columns would waste most of the kernel.
+//! * The last convolution writes NCHW directly, so the result needs no transpose.
 //!
 //! Weights are packed once ([`PackedConv3x3`], [`PackedDenseBlock`]); the results equal candle's
-//! `conv2d` chain up to f32 summation order (see `tests/fast_conv.rs`).
+//! `conv2d` chain up to f32 summation order (see `tests/fast_conv.rs`). Speed and FLOP counts:
+//! `docs/cpu-performance.md`.
 
 use candle_core::{bail, DType, Device, Result, Tensor};
 use gemm::{gemm, Parallelism};
@@ -29,7 +32,7 @@ pub const GROWTH: usize = 32;
 /// The DenseBlock's LeakyReLU slope.
 pub const LEAKY_SLOPE: f32 = 0.2;
 
-/// Target size in bytes of one band's im2col buffer (about half a core's L2 here).
+/// Target size in bytes of the input a band's nine GEMMs read (about half a core's L2 here).
 const BAND_BYTES: usize = 1 << 20;
 /// Smallest band, in pixels, so tiny-`cin` convolutions still make GEMMs worth calling.
 const MIN_BAND_PIXELS: usize = 64;
@@ -37,8 +40,8 @@ const MIN_BAND_PIXELS: usize = 64;
 const MAX_BAND_PIXELS: usize = 4096;
 /// Convolutions with at most this many outputs use the kn2row path: one GEMM of the pixels'
 /// channel vectors (read in place, no im2col) with all nine taps' weights side by side
-/// (`cin × 9·cout`), then a 3×3 shift-and-add. An im2col GEMM with so few output columns is
-/// bound by the im2col buffer's memory traffic (9·cin floats per pixel for 2·cout flops each).
+/// (`cin × 9·cout`), then a 3×3 shift-and-add. Nine per-tap GEMMs with so few output columns
+/// would run the GEMM kernel mostly empty and re-read the input nine times for 2·cout flops.
 pub const KN2ROW_MAX_COUT: usize = 16;
 /// Target size in bytes of one kn2row band's GEMM output.
 const KN2ROW_BAND_BYTES: usize = 1 << 20;
@@ -55,7 +58,8 @@ pub enum Activation {
 pub struct PackedConv3x3 {
     cin: usize,
     cout: usize,
-    /// `9·cin × cout`, row-major; row `(ky·3 + kx)·cin + c` (the im2col column order).
+    /// `9·cin × cout`, row-major; row `(ky·3 + kx)·cin + c`: tap-major, so tap `t`'s
+    /// `cin × cout` block starts at row `t·cin`.
     weight: Vec<f32>,
     /// For small `cout` only (see [`KN2ROW_MAX_COUT`]): `cin × 9·cout`, row-major;
     /// element `(c, tap·cout + o)`.

@@ -4,8 +4,9 @@ input, same thread count, in one run.
     .venv/bin/python -m training.bench_cpu [--threads N] [--size 512] [--runs 5]
 
 For every shipped model (``models/*.safetensors``) it times downscaling (HR → LR + latent) and
-upscaling (latent draw + inverse) at SIZE×SIZE, PyTorch first, then the Rust binary's
-``speed --json`` on the same file, and prints the medians and their ratio. The PyTorch model is
+upscaling (latent draw + inverse) at SIZE×SIZE in PyTorch and through the Rust binary's
+``speed --json --runs 1`` on the same file, alternating one run of each RUNS times, and prints
+the medians and their ratio. The PyTorch model is
 the training code's (`training/nets.py`, the one the fixtures check), run under
 ``torch.inference_mode()`` in float32, both in NCHW and channels_last; the faster of the two
 is the reference, so the ratio is against PyTorch's best layout on this machine. The Rust
@@ -16,6 +17,7 @@ if it is missing or older than the sources.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -50,27 +52,29 @@ def latent(net, lr: torch.Tensor) -> torch.Tensor:
     return torch.randn(shape) if net.arch == "irn" else net.gmm.sample(shape)
 
 
-def time_torch(net, side: int, runs: int, channels_last: bool) -> tuple[float, float]:
-    """Median (downscale ms, upscale ms) over `runs`, after one warm-up pass on a small image
-    (as the Rust side does)."""
+def torch_runner(net, side: int, channels_last: bool):
+    """-> run(): one timed (downscale ms, upscale ms) pass, after one warm-up pass on a small
+    image (as the Rust side does)."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    net = net.to(memory_format=fmt)
+    net = copy.deepcopy(net).to(memory_format=fmt)
+    hr = test_image(side).to(memory_format=fmt)
     with torch.inference_mode():
         warm = test_image(16 * net.scale).to(memory_format=fmt)
         lr, _ = net.downscale_raw(warm)
         net.upscale(lr, latent(net, lr).to(memory_format=fmt))
-        hr = test_image(side).to(memory_format=fmt)
-        down, up = [], []
-        for _ in range(runs):
+
+    def run() -> tuple[float, float]:
+        with torch.inference_mode():
             t = time.perf_counter()
             lr, _ = net.downscale_raw(hr)
             lr = lr.clamp(0, 1)
-            down.append((time.perf_counter() - t) * 1e3)
+            down = (time.perf_counter() - t) * 1e3
             t = time.perf_counter()
             z = latent(net, lr).contiguous(memory_format=fmt)
             net.upscale(lr.contiguous(memory_format=fmt), z).clamp(0, 1)
-            up.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(down), statistics.median(up)
+            return down, (time.perf_counter() - t) * 1e3
+
+    return run
 
 
 def ensure_binary(binary: Path) -> None:
@@ -144,8 +148,18 @@ def main(argv=None) -> int:
         net = nets.from_state(nets.load_state(str(weights))).eval()
         flops = gflop(net, args.size)
         layouts = {"best": [False, True], "nchw": [False], "nhwc": [True]}[args.layouts]
-        torch_times = {cl: time_torch(net, args.size, args.runs, cl) for cl in layouts}
-        rust = time_rust(args.binary, weights, args.size, args.runs, args.threads)
+        runners = {cl: torch_runner(net, args.size, cl) for cl in layouts}
+        # Interleaved, one run of each at a time, so that a change in the machine's speed
+        # during the measurement (shared CPUs) hits both sides alike.
+        torch_runs = {cl: [] for cl in layouts}
+        rust_runs = []
+        for _ in range(args.runs):
+            for cl, run in runners.items():
+                torch_runs[cl].append(run())
+            rust_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads))
+        torch_times = {cl: (statistics.median(d for d, _ in r), statistics.median(u for _, u in r))
+                       for cl, r in torch_runs.items()}
+        rust = {k: statistics.median(r[k] for r in rust_runs) for k in ("downscale_ms", "upscale_ms")}
         for i, (pass_name, rust_ms) in enumerate([("downscale", rust["downscale_ms"]), ("upscale", rust["upscale_ms"])]):
             cl, torch_ms = min(((cl, t[i]) for cl, t in torch_times.items()), key=lambda p: p[1])
             row = {"model": name, "pass": pass_name, "gflop": flops, "pytorch_ms": torch_ms,
