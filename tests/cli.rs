@@ -167,3 +167,50 @@ fn bench_on_a_folder_without_images_fails_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).1.contains("no images"), "{:?}", text(&out));
 }
+
+#[test]
+fn speed_json_reports_the_requested_runs_and_sizes() {
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/training_irn_x2_tiny.safetensors");
+    let out = bin()
+        .args(["speed", "--sizes", "32,49", "--runs", "2", "--json", "--weights"])
+        .arg(&weights)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    // Sizes are rounded down to the scale's grid.
+    assert_eq!(rows.iter().map(|r| r["size"].as_u64().unwrap()).collect::<Vec<_>>(), [32, 48]);
+    for row in &rows {
+        assert_eq!(row["runs"], 2);
+        assert_eq!(row["scale"], 2);
+        assert_eq!(row["model"], "training_irn_x2_tiny");
+        assert!(row["downscale_ms"].as_f64().unwrap() > 0.0 && row["upscale_ms"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn speed_round_trip_times_every_method_on_a_centre_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("small.png");
+    let bird = image::open(shared("data/eval/Set5/bird.png")).unwrap().to_rgb8();
+    image::imageops::crop_imm(&bird, 0, 0, 80, 40).to_image().save(&image).unwrap();
+    let out = bin().args(["speed", "--round-trip", "--json", "--image"]).arg(&image).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    // The crop is square, limited by the image's shorter side.
+    assert_eq!((result["width"].as_u64(), result["height"].as_u64()), (Some(40), Some(40)));
+    assert_eq!(result["qualities"], serde_json::json!([70, 65, 60, 55, 50]));
+    let per_method = result["per_method_ms"].as_array().unwrap();
+    let labels: Vec<&str> = per_method.iter().map(|m| m[0].as_str().unwrap()).collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels[0] == "Bicubic" && labels[1].starts_with("IRN") && labels[2].starts_with("SAIN"), "{labels:?}");
+    let sum: f64 = per_method.iter().map(|m| m[1].as_f64().unwrap()).sum();
+    assert!(sum > 0.0 && result["total_ms"].as_f64().unwrap() > 0.0);
+
+    let missing = bin().args(["speed", "--round-trip", "--image"]).arg(dir.path().join("nope.png")).output().unwrap();
+    let (_, stderr) = text(&missing);
+    assert!(!missing.status.success() && stderr.contains("nope.png"), "{stderr}");
+}
