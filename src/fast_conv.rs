@@ -53,6 +53,16 @@ pub enum Activation {
     LeakyRelu(f32),
 }
 
+impl Activation {
+    #[inline(always)]
+    fn apply(self, v: f32) -> f32 {
+        match self {
+            Activation::LeakyRelu(slope) if v < 0.0 => v * slope,
+            _ => v,
+        }
+    }
+}
+
 /// One 3×3 convolution (stride 1, padding 1) with bias, its weights packed for the GEMM.
 #[derive(Debug, Clone)]
 pub struct PackedConv3x3 {
@@ -152,6 +162,13 @@ fn band_bytes() -> usize {
     })
 }
 
+/// kn2row for small `cout`, unless `FAST_CONV_NO_KN2ROW` is set (for comparisons). Read once:
+/// this is asked for every convolution.
+fn kn2row_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("FAST_CONV_NO_KN2ROW").is_none())
+}
+
 /// Where a convolution's outputs go: output channel `o` of image pixel `(y, x)` is written to
 /// `ptr[y·row + x·px + o·ch]`.
 #[derive(Clone, Copy)]
@@ -169,11 +186,7 @@ impl Dst {
     unsafe fn write(self, y: usize, x: usize, values: &[f32], act: Activation) {
         let base = self.ptr.get().add(y * self.row + x * self.px);
         for (o, &v) in values.iter().enumerate() {
-            let v = match act {
-                Activation::LeakyRelu(slope) if v < 0.0 => v * slope,
-                _ => v,
-            };
-            *base.add(o * self.ch) = v;
+            *base.add(o * self.ch) = act.apply(v);
         }
     }
 }
@@ -210,7 +223,7 @@ unsafe fn conv3x3_padded(h: usize, w: usize, src: *const f32, src_stride: usize,
     if h == 0 || w == 0 || conv.cout == 0 {
         return;
     }
-    if conv.weight_kn2row.is_some() && std::env::var_os("FAST_CONV_NO_KN2ROW").is_none() {
+    if conv.weight_kn2row.is_some() && kn2row_enabled() {
         conv_kn2row(h, w, src, src_stride, conv, dst, act)
     } else {
         conv_taps(h, w, src, src_stride, conv, dst, act)
@@ -283,11 +296,7 @@ fn epilogue(q0: usize, wp: usize, acc: &mut [f32], conv: &PackedConv3x3, dst: Ds
     let cout = conv.cout;
     for row in acc.chunks_exact_mut(cout) {
         for (v, &bias) in row.iter_mut().zip(&conv.bias) {
-            let x = *v + bias;
-            *v = match act {
-                Activation::LeakyRelu(slope) if x < 0.0 => x * slope,
-                _ => x,
-            };
+            *v = act.apply(*v + bias);
         }
     }
     let m = acc.len() / cout;
@@ -370,42 +379,22 @@ unsafe fn conv_kn2row(h: usize, w: usize, src: *const f32, src_stride: usize, co
                     Parallelism::None,
                 );
             }
-            // The networks' small convolutions have 3 or 9 outputs: fixed-size loops for those.
+            // The networks' small convolutions have 3 or 9 outputs: fixed-size sums for those.
             match cout {
-                3 => shift_add::<3>(y0, y1, w, y_buf, conv, dst, act),
-                9 => shift_add::<9>(y0, y1, w, y_buf, conv, dst, act),
-                _ => shift_add_any(y0, y1, w, y_buf, acc, conv, dst, act),
+                3 => shift_add(y0, y1, w, y_buf, &mut [0.0; 3], conv, dst, act),
+                9 => shift_add(y0, y1, w, y_buf, &mut [0.0; 9], conv, dst, act),
+                _ => shift_add(y0, y1, w, y_buf, acc, conv, dst, act),
             }
         });
     });
 }
 
 /// The kn2row sum for image rows `y0..y1`: `y_buf` holds the GEMM output (`9·cout` values per
-/// padded pixel) of padded rows `y0 ..= y1 + 1`.
-fn shift_add<const C: usize>(y0: usize, y1: usize, w: usize, y_buf: &[f32], conv: &PackedConv3x3, dst: Dst, act: Activation) {
-    let (wp, n) = (w + 2, 9 * C);
-    let bias: [f32; C] = conv.bias[..C].try_into().expect("cout = C");
-    for y in y0..y1 {
-        for x in 0..w {
-            let mut acc = bias;
-            for ky in 0..3 {
-                let row = (y - y0 + ky) * wp + x;
-                for kx in 0..3 {
-                    let at = (row + kx) * n + (ky * 3 + kx) * C;
-                    let tap: &[f32; C] = y_buf[at..at + C].try_into().expect("C values");
-                    for o in 0..C {
-                        acc[o] += tap[o];
-                    }
-                }
-            }
-            // SAFETY: pixel (y, x) belongs to the calling band only.
-            unsafe { dst.write(y, x, &acc, act) };
-        }
-    }
-}
-
+/// padded pixel) of padded rows `y0 ..= y1 + 1`; `acc` is a `cout`-long accumulator. Inlined
+/// into each call above, so a fixed-size `acc` gives loops of a known length.
 #[allow(clippy::too_many_arguments)]
-fn shift_add_any(
+#[inline(always)]
+fn shift_add(
     y0: usize,
     y1: usize,
     w: usize,
@@ -415,7 +404,7 @@ fn shift_add_any(
     dst: Dst,
     act: Activation,
 ) {
-    let (wp, cout) = (w + 2, conv.cout);
+    let (wp, cout) = (w + 2, acc.len());
     let n = 9 * cout;
     for y in y0..y1 {
         for x in 0..w {
