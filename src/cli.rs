@@ -546,7 +546,7 @@ fn round_trip(args: &SpeedArgs, image_path: Option<&Path>, device: &Device) -> R
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());
     }
-    let fast = std::env::var(rescale_lab::nets::dense_block::DISABLE_FAST_CONV_ENV).map_or(true, |v| v != "1");
+    let fast = rescale_lab::nets::dense_block::fast_conv_enabled();
     println!(
         "quality-slider round trip, {}×{}, JPEG q{:?}, {} (median of {} moves; CPU conv path: {})",
         result.width,

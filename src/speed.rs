@@ -129,6 +129,11 @@ pub fn slider_round_trip(
     codec_at: impl Fn(u8) -> Result<Codec>,
     qualities: &[u8],
 ) -> Result<RoundTrip> {
+    if qualities.len() < 2 {
+        return Err(crate::error::EngineError::InvalidArgument(
+            "a round trip needs at least two qualities (the first one warms the caches)".into(),
+        ));
+    }
     let mut pipeline = Pipeline::new(image.clone());
     let options = UpscaleOptions::default();
     let mut per_method: Vec<Vec<f64>> = vec![Vec::new(); methods.len()];
@@ -149,11 +154,6 @@ pub fn slider_round_trip(
             totals.push(total);
         }
     }
-    if totals.is_empty() {
-        return Err(crate::error::EngineError::InvalidArgument(
-            "a round trip needs at least two qualities (the first one warms the caches)".into(),
-        ));
-    }
     let (width, height) = image.dimensions();
     Ok(RoundTrip {
         width,
@@ -171,7 +171,7 @@ fn median(values: &mut [f64]) -> f64 {
 
 /// A smooth pattern with detail at several frequencies, so no code path sees only zeros; the
 /// PyTorch side of `training/bench_cpu.py` builds the same image.
-pub fn test_image(side: u32) -> Rgb32FImage {
+fn test_image(side: u32) -> Rgb32FImage {
     Rgb32FImage::from_fn(side, side, |x, y| {
         let (u, v) = (x as f32 / side as f32, y as f32 / side as f32);
         image::Rgb([

@@ -20,6 +20,11 @@ pub struct DenseBlock {
 /// Setting this variable to 1 makes CPU inference use candle's `conv2d` (for comparisons).
 pub const DISABLE_FAST_CONV_ENV: &str = "RESCALE_LAB_NO_FAST_CONV";
 
+/// Whether CPU DenseBlocks loaded now use `fast_conv` (see [`DISABLE_FAST_CONV_ENV`]).
+pub fn fast_conv_enabled() -> bool {
+    std::env::var(DISABLE_FAST_CONV_ENV).map_or(true, |v| v != "1")
+}
+
 impl DenseBlock {
     /// Reads `conv1..conv5.{weight,bias}` under `vb`.
     pub fn new(channels_in: usize, channels_out: usize, vb: VarBuilder) -> Result<Self> {
@@ -28,10 +33,9 @@ impl DenseBlock {
             conv2d(channels_in + (k - 1) * GROWTH, out, 3, cfg, vb.pp(format!("conv{k}")))
         };
         let convs = [conv(1, GROWTH)?, conv(2, GROWTH)?, conv(3, GROWTH)?, conv(4, GROWTH)?, conv(5, channels_out)?];
-        let fast_conv_disabled = std::env::var(DISABLE_FAST_CONV_ENV).is_ok_and(|v| v == "1");
         // The packed path computes in f32; other dtypes (f64 reference runs) keep candle's.
         let weight = convs[0].weight();
-        let packed_cpu = if weight.device().is_cpu() && weight.dtype() == DType::F32 && !fast_conv_disabled {
+        let packed_cpu = if weight.device().is_cpu() && weight.dtype() == DType::F32 && fast_conv_enabled() {
             let pairs: Vec<(Tensor, Tensor)> = convs
                 .iter()
                 .map(|c| Ok((c.weight().clone(), c.bias().expect("conv2d has a bias").clone())))

@@ -2,8 +2,8 @@
 //! EnhancedInvBlock. Both split the channels into the 3 image channels and the rest.
 
 use candle_core::{DType, Module, Result, Tensor};
-use rayon::prelude::*;
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 use super::dense_block::DenseBlock;
 
