@@ -47,8 +47,7 @@ def test_image(side: int) -> torch.Tensor:
 
 
 def latent(net, lr: torch.Tensor) -> torch.Tensor:
-    s = net.scale
-    shape = (lr.shape[0], 3 * s * s - 3, lr.shape[2], lr.shape[3])
+    shape = nets.latent_shape(net, lr)
     return torch.randn(shape) if net.arch == "irn" else net.gmm.sample(shape)
 
 

@@ -27,8 +27,7 @@ def downscale(net, hr: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def upscale(net, lr: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    s = net.scale
-    zshape = (lr.shape[0], 3 * s * s - 3, lr.shape[2], lr.shape[3])
+    zshape = nets.latent_shape(net, lr)
     if net.arch == "irn":
         z = torch.randn(zshape, generator=gen)
     else:

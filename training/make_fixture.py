@@ -51,14 +51,13 @@ def make(net: torch.nn.Module, name: str, out: Path, gen: torch.Generator) -> di
     # the network as the Rust side will see it: fp16 weights, computed in f32
     net = nets.from_state({k: v.float() for k, v in state.items()}).eval()
     hr = hr_crop()
-    s = net.scale
     if net.arch == "irn":
         fwd = net(hr)
         lr = fwd[:, :3]
     else:
         fwd, lr = net(hr)
     lr8 = (lr.clamp(0, 1) * 255).round() / 255
-    z = torch.randn((1, 3 * s * s - 3, lr.shape[2], lr.shape[3]), generator=gen)
+    z = torch.randn(nets.latent_shape(net, lr), generator=gen)
     inv_in = torch.cat((lr8, z), 1)
     io = {"hr": hr, "forward_out": fwd, "lr": lr, "inverse_in": inv_in}
     if net.arch == "irn":

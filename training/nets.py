@@ -301,6 +301,12 @@ def load_state(path: str) -> dict:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
+def latent_shape(net: nn.Module, lr: torch.Tensor) -> tuple[int, int, int, int]:
+    """Shape of z for an LR batch: the high-frequency channels, 3·s² − 3 at the LR size."""
+    s = net.scale
+    return (lr.shape[0], 3 * s * s - 3, lr.shape[2], lr.shape[3])
+
+
 def from_state(state: dict) -> nn.Module:
     cfg = infer_config(state)
     net = build(cfg)
