@@ -134,12 +134,7 @@ pub struct RdJob {
 /// Whether a sweep of these methods on an image of this size runs on the reduced copy.
 pub fn rd_reduced(methods: &[JobMethod], width: u32, height: u32) -> Option<(u32, u32)> {
     let pixels = width as u64 * height as u64;
-    if methods.iter().any(|m| m.previewed(pixels)) {
-        let f = (PREVIEW_PIXELS / pixels as f64).sqrt().min(1.0);
-        Some((((width as f64 * f) as u32).max(8), ((height as f64 * f) as u32).max(8)))
-    } else {
-        None
-    }
+    methods.iter().any(|m| m.previewed(pixels)).then(|| reduced_size(width, height))
 }
 
 pub struct MethodsLoaded {
@@ -362,12 +357,15 @@ struct DocPipelines {
     pixels: u64,
 }
 
+/// Size of a `width × height` image scaled to about `PREVIEW_PIXELS` (never up, at least 8 px).
+fn reduced_size(width: u32, height: u32) -> (u32, u32) {
+    let f = (PREVIEW_PIXELS / (width as f64 * height as f64)).sqrt().min(1.0);
+    (((width as f64 * f) as u32).max(8), ((height as f64 * f) as u32).max(8))
+}
+
 /// The image scaled to about `PREVIEW_PIXELS`.
 fn reduced(image: &RgbImage) -> RgbImage {
-    let (w, h) = image.dimensions();
-    let f = (PREVIEW_PIXELS / (w as f64 * h as f64)).sqrt().min(1.0);
-    let pw = ((w as f64 * f) as u32).max(8);
-    let ph = ((h as f64 * f) as u32).max(8);
+    let (pw, ph) = reduced_size(image.width(), image.height());
     image::imageops::resize(image, pw, ph, image::imageops::FilterType::Triangle)
 }
 
@@ -418,29 +416,27 @@ fn compute_loop(
             steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, true)));
             steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, false)));
         }
-        {
-            for (method, preview) in steps {
-                if let Some(newer) = drain_newest(&rx, &mut docs) {
-                    let _ = tx.send(Event::JobFinished { job_id: job.job_id });
-                    next = Some(newer);
-                    break;
-                }
-                // A Forget may have removed this image's pipelines while the job waited.
-                let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
-                let pipeline = match (preview, pipelines.preview.as_mut()) {
-                    (true, Some(p)) => p,
-                    _ => &mut pipelines.full,
-                };
-                let outcome = run_one(pipeline, method, &job, preview, max_side);
-                let _ = tx.send(Event::Result(Box::new(ComputeResult {
-                    job_id: job.job_id,
-                    doc_id: job.doc_id,
-                    key: method.key.clone(),
-                    label: method.label.clone(),
-                    outcome,
-                })));
-                ctx.request_repaint();
+        for (method, preview) in steps {
+            if let Some(newer) = drain_newest(&rx, &mut docs) {
+                let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+                next = Some(newer);
+                break;
             }
+            // A Forget may have removed this image's pipelines while the job waited.
+            let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+            let pipeline = match (preview, pipelines.preview.as_mut()) {
+                (true, Some(p)) => p,
+                _ => &mut pipelines.full,
+            };
+            let outcome = run_one(pipeline, method, &job, preview, max_side);
+            let _ = tx.send(Event::Result(Box::new(ComputeResult {
+                job_id: job.job_id,
+                doc_id: job.doc_id,
+                key: method.key.clone(),
+                label: method.label.clone(),
+                outcome,
+            })));
+            ctx.request_repaint();
         }
         if next.is_none() {
             busy.store(false, Ordering::Relaxed);
