@@ -74,12 +74,17 @@ pub fn load_network(path: &Path, device: &candle_core::Device) -> Result<Method>
     let kind = kind_of(rescaler.arch());
     let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Method {
-        key: format!("{}:{}", kind.label().to_ascii_lowercase(), path.display()),
+        key: network_key(kind, path),
         kind,
         label: format!("{} ×{} ({name})", kind.label(), rescaler.scale()),
         weights: Some(path.to_path_buf()),
         rescaler: Ok(Arc::new(rescaler)),
     })
+}
+
+/// The pipeline's cache key of a network: one per weights file, however it was loaded.
+fn network_key(kind: MethodKind, weights: &Path) -> String {
+    format!("{}:{}", kind.label().to_ascii_lowercase(), weights.display())
 }
 
 fn kind_of(arch: Arch) -> MethodKind {
@@ -127,7 +132,7 @@ pub fn default_method(kind: MethodKind, scale: u32, codec_family: &str, device: 
             }
         });
     Method {
-        key: format!("{}:{}", kind.label().to_ascii_lowercase(), shipped.weights.display()),
+        key: network_key(kind, &shipped.weights),
         kind,
         label: shipped.label(),
         weights: Some(shipped.weights.clone()),
