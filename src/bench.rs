@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::codec::Codec;
 use crate::error::{EngineError, Result};
 use crate::image_io::{load_image, LoadOptions};
-use crate::methods::Method;
+use crate::methods::{Method, MethodKind};
 use crate::pipeline::Pipeline;
+use crate::rd;
 use crate::rescaler::UpscaleOptions;
 
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"];
@@ -38,6 +39,14 @@ pub struct BenchRow {
     pub ssim_rgb: f64,
     /// Bits per HR pixel of the compressed LR; absent without compression.
     pub bpp: Option<f64>,
+    /// Bjøntegaard deltas of this method's rate–distortion curve (all the qualities of this
+    /// dataset and codec) against Bicubic's, when both were run at four or more qualities: dB
+    /// at equal size, and % bits at equal PSNR-Y (negative: fewer bits). Equal on every
+    /// quality row of the curve.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bd_psnr_db: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bd_rate_percent: Option<f64>,
 }
 
 /// Where a running benchmark is, for progress bars.
@@ -115,12 +124,52 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
                     psnr_rgb: s.psnr_rgb / n,
                     ssim_rgb: s.ssim_rgb / n,
                     bpp: (*codec != Codec::None).then(|| s.bpp / n),
+                    bd_psnr_db: None,
+                    bd_rate_percent: None,
                 });
             }
+        }
+        let bicubic: Vec<&str> =
+            runnable.iter().filter(|(m, _)| m.kind == MethodKind::Bicubic).map(|(m, _)| m.label.as_str()).collect();
+        if let [reference] = bicubic[..] {
+            add_bjontegaard(&mut rows, name, reference);
         }
     }
     progress(&BenchProgress { done, total, current: PathBuf::new() });
     Ok(rows)
+}
+
+/// (bpp, PSNR-Y) points of one method's rows of one dataset and codec, in quality order.
+fn curve(rows: &[BenchRow], dataset: &str, method: &str, codec: &str) -> Vec<(f64, f64)> {
+    let mut points: Vec<(u8, f64, f64)> = rows
+        .iter()
+        .filter(|r| r.dataset == dataset && r.method == method && r.codec == codec)
+        .filter_map(|r| Some((r.quality?, r.bpp?, r.psnr_y)))
+        .collect();
+    points.sort_by_key(|p| p.0);
+    points.into_iter().map(|(_, bpp, psnr)| (bpp, psnr)).collect()
+}
+
+/// Fills `bd_psnr_db` / `bd_rate_percent` of every non-reference method of `dataset` whose curve
+/// and the reference's have four or more points (a curve that cannot be measured stays empty).
+fn add_bjontegaard(rows: &mut [BenchRow], dataset: &str, reference: &str) {
+    let mut deltas = Vec::new();
+    for r in rows.iter().filter(|r| r.dataset == dataset && r.method != reference && r.quality.is_some()) {
+        if deltas.iter().any(|(m, c, _, _): &(String, String, f64, f64)| *m == r.method && *c == r.codec) {
+            continue;
+        }
+        let base = curve(rows, dataset, reference, &r.codec);
+        let test = curve(rows, dataset, &r.method, &r.codec);
+        if let (Ok(db), Ok(rate)) = (rd::bd_psnr(&base, &test), rd::bd_rate(&base, &test)) {
+            deltas.push((r.method.clone(), r.codec.clone(), db, rate));
+        }
+    }
+    for r in rows.iter_mut().filter(|r| r.dataset == dataset && r.quality.is_some()) {
+        if let Some((_, _, db, rate)) = deltas.iter().find(|(m, c, _, _)| *m == r.method && *c == r.codec) {
+            r.bd_psnr_db = Some(*db);
+            r.bd_rate_percent = Some(*rate);
+        }
+    }
 }
 
 pub fn codec_family(codec: &Codec) -> &'static str {
@@ -241,16 +290,38 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
                 out.push('\n');
             }
         }
+        let mut bd_lines = Vec::new();
+        for method in &methods {
+            for r in in_set.iter().filter(|r| r.method == *method) {
+                if let (Some(db), Some(rate)) = (r.bd_psnr_db, r.bd_rate_percent) {
+                    let line = format!(
+                        "  {method}, {}: BD-PSNR {db:+.3} dB at equal size, BD-rate {rate:+.2} % bits at equal PSNR-Y",
+                        r.codec.to_uppercase()
+                    );
+                    if !bd_lines.contains(&line) {
+                        bd_lines.push(line);
+                    }
+                }
+            }
+        }
+        if !bd_lines.is_empty() {
+            out.push_str("against Bicubic over the qualities above (Bjøntegaard, bpp vs PSNR-Y):\n");
+            for line in bd_lines {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
         out.push('\n');
     }
     out
 }
 
 pub fn format_csv(rows: &[BenchRow]) -> String {
-    let mut out = String::from("dataset,method,scale,codec,quality,images,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp\n");
+    let mut out =
+        String::from("dataset,method,scale,codec,quality,images,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,bd_psnr_db,bd_rate_percent\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{}\n",
+            "{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{}\n",
             csv_field(&r.dataset),
             csv_field(&r.method),
             r.scale,
@@ -261,7 +332,9 @@ pub fn format_csv(rows: &[BenchRow]) -> String {
             r.ssim_y,
             r.psnr_rgb,
             r.ssim_rgb,
-            r.bpp.map(|b| format!("{b:.6}")).unwrap_or_default()
+            r.bpp.map(|b| format!("{b:.6}")).unwrap_or_default(),
+            r.bd_psnr_db.map(|b| format!("{b:.4}")).unwrap_or_default(),
+            r.bd_rate_percent.map(|b| format!("{b:.3}")).unwrap_or_default()
         ));
     }
     out

@@ -33,6 +33,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Time the networks' downscale and upscale at several sizes.
     Speed(SpeedArgs),
+    /// Check the networks on a device against reference tensors (e.g. the official code's
+    /// fixtures): every NAME_io.safetensors with NAME.pth or NAME.safetensors in DIR.
+    Parity(ParityArgs),
     /// Open the desktop app (the default when no subcommand is given).
     Gui(GuiArgs),
 }
@@ -155,6 +158,24 @@ pub struct SpeedArgs {
     /// Scale of the round trip's methods.
     #[arg(long, default_value = "2", value_parser = parse_scale)]
     pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ParityArgs {
+    /// Folder of fixtures (NAME.pth + NAME_io.safetensors with hr, forward_out, lr, inverse_in,
+    /// inverse_out and, for SAIN, inverse_lr).
+    pub dir: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Absolute tolerance on each tensor's largest difference.
+    #[arg(long, default_value_t = rescale_lab::parity::Tolerance::CPU.absolute)]
+    pub tolerance: f32,
+    /// Relative tolerance (× the reference's largest |value|); the larger bound applies.
+    #[arg(long, default_value_t = rescale_lab::parity::Tolerance::CPU.relative)]
+    pub relative: f32,
+    /// One JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Default)]
@@ -505,6 +526,35 @@ pub fn speed(args: SpeedArgs) -> Result<()> {
                 println!("{row}");
             }
         }
+    }
+    Ok(())
+}
+
+pub fn parity(args: ParityArgs) -> Result<()> {
+    let device = select_device(&args.device);
+    let tolerance = rescale_lab::parity::Tolerance { absolute: args.tolerance, relative: args.relative };
+    let checks = rescale_lab::parity::check_dir(&args.dir, &device, tolerance)?;
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if args.json {
+        let doc = serde_json::json!({
+            "device": rescale_lab::device::device_name(&device),
+            "tolerance": tolerance,
+            "checks": checks,
+            "failed": failed,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("device: {}", rescale_lab::device::device_name(&device));
+        println!("{:<16} {:<12} {:>12} {:>12} {:>10}", "fixture", "tensor", "max abs err", "max |ref|", "tolerance");
+        for c in &checks {
+            println!(
+                "{:<16} {:<12} {:>12.3e} {:>12.3e} {:>10.1e}{}",
+                c.fixture, c.tensor, c.max_abs_err, c.peak, c.tolerance, if c.ok { "" } else { "  FAILED" }
+            );
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} tensors differ from the references in {} beyond the tolerance", checks.len(), args.dir.display());
     }
     Ok(())
 }

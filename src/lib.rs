@@ -16,7 +16,9 @@ pub mod metrics;
 pub mod modcrop;
 pub mod models;
 pub mod nets;
+pub mod parity;
 pub mod pipeline;
+pub mod rd;
 pub mod rescaler;
 pub mod speed;
 

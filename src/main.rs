@@ -8,6 +8,7 @@ fn main() -> std::process::ExitCode {
         Some(cli::Command::Run(a)) => cli::run(a),
         Some(cli::Command::Bench(a)) => cli::bench(a),
         Some(cli::Command::Speed(a)) => cli::speed(a),
+        Some(cli::Command::Parity(a)) => cli::parity(a),
         Some(cli::Command::Gui(a)) => cli::gui(a),
         None => cli::gui(cli::GuiArgs::default()),
     };

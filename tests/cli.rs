@@ -214,3 +214,67 @@ fn speed_round_trip_times_every_method_on_a_centre_crop() {
     let (_, stderr) = text(&missing);
     assert!(!missing.status.success() && stderr.contains("nope.png"), "{stderr}");
 }
+
+#[test]
+fn bench_reports_bjontegaard_deltas_against_bicubic_that_match_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_dataset(dir.path());
+    let out = bin()
+        .args(["bench", "--scale", "2", "--codec", "jpeg", "--quality", "30,50,70,90", "--methods", "bicubic,sain"])
+        .args(["--quiet", "--format", "json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let curve = |method: &str| -> Vec<(f64, f64)> {
+        rows.iter()
+            .filter(|r| r["method"].as_str().unwrap().starts_with(method))
+            .map(|r| (r["bpp"].as_f64().unwrap(), r["psnr_y"].as_f64().unwrap()))
+            .collect()
+    };
+    let (bicubic, sain) = (curve("Bicubic"), curve("SAIN"));
+    assert_eq!((bicubic.len(), sain.len()), (4, 4));
+    let want_db = rescale_lab::rd::bd_psnr(&bicubic, &sain).unwrap();
+    let want_rate = rescale_lab::rd::bd_rate(&bicubic, &sain).unwrap();
+    for r in rows.iter().filter(|r| r["method"].as_str().unwrap().starts_with("SAIN")) {
+        assert!((r["bd_psnr_db"].as_f64().unwrap() - want_db).abs() < 1e-12, "{r}");
+        assert!((r["bd_rate_percent"].as_f64().unwrap() - want_rate).abs() < 1e-9, "{r}");
+    }
+    // the reference itself carries none
+    assert!(rows.iter().filter(|r| r["method"] == "Bicubic").all(|r| r.get("bd_psnr_db").is_none()));
+
+    // with three qualities there is nothing to fit: no numbers rather than made-up ones
+    let out = bin()
+        .args(["bench", "--scale", "2", "--codec", "jpeg", "--quality", "30,60,90", "--methods", "bicubic,sain"])
+        .args(["--quiet", "--format", "table", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let (table, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!table.contains("BD-PSNR"), "{table}");
+}
+
+#[test]
+fn parity_checks_the_official_fixtures_and_fails_on_a_wrong_reference() {
+    let out = bin().args(["parity", "--json"]).arg(shared("fixtures/nets")).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let checks = doc["checks"].as_array().unwrap();
+    // 4 fixtures: IRN forward_out, lr, inverse_out; SAIN the same and inverse_lr
+    assert_eq!(checks.len(), 2 * 3 + 2 * 4, "{stdout}");
+    assert!(checks.iter().all(|c| c["ok"] == true), "{stdout}");
+    assert_eq!(doc["failed"], 0);
+
+    // the same weights against another network's reference tensors: refused, exit 1
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(shared("fixtures/nets/sain_x4_small.pth"), dir.path().join("x.pth")).unwrap();
+    std::fs::copy(shared("fixtures/nets/sain_x2_io.safetensors"), dir.path().join("x_io.safetensors")).unwrap();
+    let out = bin().arg("parity").arg(dir.path()).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains(&dir.path().display().to_string()), "{stderr}");
+}

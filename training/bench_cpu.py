@@ -48,29 +48,34 @@ def test_image(side: int) -> torch.Tensor:
 
 def latent(net, lr: torch.Tensor) -> torch.Tensor:
     shape = nets.latent_shape(net, lr)
-    return torch.randn(shape) if net.arch == "irn" else net.gmm.sample(shape)
+    return torch.randn(shape, device=lr.device) if net.arch == "irn" else net.gmm.sample(shape)
 
 
-def torch_runner(net, side: int, channels_last: bool):
+def torch_runner(net, side: int, channels_last: bool, device: str = "cpu"):
     """-> run(): one timed (downscale ms, upscale ms) pass, after one warm-up pass on a small
-    image (as the Rust side does)."""
+    image (as the Rust side does). On CUDA the clock stops after a synchronize."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    net = copy.deepcopy(net).to(memory_format=fmt)
-    hr = test_image(side).to(memory_format=fmt)
+    net = copy.deepcopy(net).to(device=device, memory_format=fmt)
+    hr = test_image(side).to(device=device, memory_format=fmt)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with torch.inference_mode():
-        warm = test_image(16 * net.scale).to(memory_format=fmt)
+        warm = test_image(16 * net.scale).to(device=device, memory_format=fmt)
         lr, _ = net.downscale_raw(warm)
         net.upscale(lr, latent(net, lr).to(memory_format=fmt))
+        sync()
 
     def run() -> tuple[float, float]:
         with torch.inference_mode():
+            sync()
             t = time.perf_counter()
             lr, _ = net.downscale_raw(hr)
             lr = lr.clamp(0, 1)
+            sync()
             down = (time.perf_counter() - t) * 1e3
             t = time.perf_counter()
             z = latent(net, lr).contiguous(memory_format=fmt)
             net.upscale(lr.contiguous(memory_format=fmt), z).clamp(0, 1)
+            sync()
             return down, (time.perf_counter() - t) * 1e3
 
     return run
@@ -85,10 +90,11 @@ def ensure_binary(binary: Path) -> None:
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 
 
-def time_rust(binary: Path, weights: Path, side: int, runs: int, threads: int) -> dict:
+def time_rust(binary: Path, weights: Path, side: int, runs: int, threads: int, device: str = "cpu") -> dict:
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run(
-        [str(binary), "speed", "--weights", str(weights), "--sizes", str(side), "--runs", str(runs), "--json"],
+        [str(binary), "speed", "--weights", str(weights), "--sizes", str(side), "--runs", str(runs), "--json",
+         "--device", device],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     if len(rows) != 1:
@@ -126,15 +132,23 @@ def main(argv=None) -> int:
     ap.add_argument("--layouts", choices=["best", "nchw", "nhwc"], default="best",
                     help="PyTorch memory format(s) to time; 'best' times both and keeps the faster")
     ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda: both sides run there (PyTorch in strict fp32: TF32 off)")
+    ap.add_argument("--no-build", action="store_true", help="use --binary as it is (no cargo here)")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    ensure_binary(args.binary)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if not args.no_build:
+        ensure_binary(args.binary)
     cpu = platform.processor() or platform.machine()
     try:
         cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
+    if args.device.startswith("cuda"):
+        cpu = f"{torch.cuda.get_device_name()} (fp32, TF32 off) with {cpu}"
     print(f"# {cpu}, {os.cpu_count()} logical CPUs, {args.threads} threads each; torch {torch.__version__}; "
           f"{args.size}×{args.size}, median of {args.runs}; load average before: {os.getloadavg()[0]:.2f}")
     header = (f"{'model':<14} {'pass':<9} {'GFLOP':>6} {'PyTorch ms':>11} {'layout':>6} "
@@ -147,7 +161,7 @@ def main(argv=None) -> int:
         net = nets.from_state(nets.load_state(str(weights))).eval()
         flops = gflop(net, args.size)
         layouts = {"best": [False, True], "nchw": [False], "nhwc": [True]}[args.layouts]
-        runners = {cl: torch_runner(net, args.size, cl) for cl in layouts}
+        runners = {cl: torch_runner(net, args.size, cl, args.device) for cl in layouts}
         # Interleaved, one run of each at a time, so that a change in the machine's speed
         # during the measurement (shared CPUs) hits both sides alike.
         torch_runs = {cl: [] for cl in layouts}
@@ -155,7 +169,7 @@ def main(argv=None) -> int:
         for _ in range(args.runs):
             for cl, run in runners.items():
                 torch_runs[cl].append(run())
-            rust_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads))
+            rust_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads, args.device))
         torch_times = {cl: (statistics.median(d for d, _ in r), statistics.median(u for _, u in r))
                        for cl, r in torch_runs.items()}
         rust = {k: statistics.median(r[k] for r in rust_runs) for k in ("downscale_ms", "upscale_ms")}
@@ -164,6 +178,7 @@ def main(argv=None) -> int:
             row = {"model": name, "pass": pass_name, "gflop": flops, "pytorch_ms": torch_ms,
                    "pytorch_layout": "nhwc" if cl else "nchw", "candle_ms": rust_ms,
                    "ratio": rust_ms / torch_ms, "size": args.size, "threads": args.threads,
+                   "device": args.device,
                    "runs": args.runs}
             rows.append(row)
             print(f"{name:<14} {pass_name:<9} {flops:>6.0f} {torch_ms:>11.0f} {row['pytorch_layout']:>6} "

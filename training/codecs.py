@@ -109,7 +109,12 @@ class DiffJPEG(nn.Module):
         return up1d(up1d(c, 1), 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: N x 3 x H x W RGB in [0, 1] -> simulated decoded image, same shape."""
+        """x: N x 3 x H x W RGB in [0, 1] -> simulated decoded image, same shape.
+        Always float32: under bf16 autocast the DCT matmuls would round 8-bit sample values."""
+        with torch.autocast(x.device.type, enabled=False):
+            return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = x.dtype
         x = x.float()
         n, _, h, w = x.shape

@@ -65,8 +65,24 @@ class TrainSet:
         self.files = [str(f) for f in files]
         areas = np.array([h.shape[0] * h.shape[1] for h in self.hr], dtype=np.float64)
         self.p = areas / areas.sum()
+        self.device = torch.device("cpu")
+        self.on_torch = False  # numpy arrays (the CPU path) until .to()
         log(f"train set: {len(self.hr)} images, {areas.sum() / 1e6:.1f} MP, "
             f"x{scale} LR precomputed in {time.time() - t0:.1f}s")
+
+    def to(self, device) -> "TrainSet":
+        """Holds the images on ``device`` (uint8 HR, float16 LR), so that on a GPU every crop,
+        flip and rotation of a batch is made there and nothing crosses the bus per iteration.
+        The crops are the same as on the CPU: the random draws stay on the host generator."""
+        self.device = torch.device(device)
+        if not self.on_torch:
+            self.hr = [torch.from_numpy(np.array(h)).to(self.device) for h in self.hr]
+            self.lr = [torch.from_numpy(l).to(self.device) for l in self.lr]
+            self.on_torch = True
+        else:
+            self.hr = [h.to(self.device) for h in self.hr]
+            self.lr = [l.to(self.device) for l in self.lr]
+        return self
 
     def batch(self, rng: np.random.Generator, n: int, patch: int, flip=True, rot=True):
         s = self.scale
@@ -79,16 +95,32 @@ class TrainSet:
             x = int(rng.integers(0, lw - lp + 1))
             h = hr[y * s:(y + lp) * s, x * s:(x + lp) * s]
             l = lr[y:y + lp, x:x + lp]
-            if flip and rng.random() < 0.5:
-                h, l = h[:, ::-1], l[:, ::-1]
-            if flip and rng.random() < 0.5:
-                h, l = h[::-1], l[::-1]
-            if rot and rng.random() < 0.5:
-                h, l = h.transpose(1, 0, 2), l.transpose(1, 0, 2)
-            hrs.append(np.ascontiguousarray(h))
-            lrs.append(np.ascontiguousarray(l))
-        hr_t = torch.from_numpy(np.stack(hrs)).permute(0, 3, 1, 2).float() / 255.0
-        lr_t = torch.from_numpy(np.stack(lrs).astype(np.float32)).permute(0, 3, 1, 2)
+            fx = flip and rng.random() < 0.5
+            fy = flip and rng.random() < 0.5
+            tr = rot and rng.random() < 0.5
+            if not self.on_torch:
+                if fx:
+                    h, l = h[:, ::-1], l[:, ::-1]
+                if fy:
+                    h, l = h[::-1], l[::-1]
+                if tr:
+                    h, l = h.transpose(1, 0, 2), l.transpose(1, 0, 2)
+                hrs.append(np.ascontiguousarray(h))
+                lrs.append(np.ascontiguousarray(l))
+            else:
+                dims = [d for d, on in ((1, fx), (0, fy)) if on]
+                if dims:
+                    h, l = h.flip(dims), l.flip(dims)
+                if tr:
+                    h, l = h.transpose(0, 1), l.transpose(0, 1)
+                hrs.append(h)
+                lrs.append(l)
+        if not self.on_torch:
+            hr_t = torch.from_numpy(np.stack(hrs)).permute(0, 3, 1, 2).float() / 255.0
+            lr_t = torch.from_numpy(np.stack(lrs).astype(np.float32)).permute(0, 3, 1, 2)
+        else:
+            hr_t = torch.stack(hrs).permute(0, 3, 1, 2).float() / 255.0
+            lr_t = torch.stack(lrs).permute(0, 3, 1, 2).float()
         return hr_t.contiguous(), lr_t.contiguous()
 
 

@@ -15,8 +15,13 @@ from .data import DEFAULT_SHARED, load_eval_set
 from .metrics import psnr_y
 
 
-def _to_tensor(img: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1)[None].float() / 255.0
+def _to_tensor(img: np.ndarray, device=None) -> torch.Tensor:
+    t = torch.from_numpy(np.array(img, copy=True)).permute(2, 0, 1)[None].float() / 255.0
+    return t if device is None else t.to(device)
+
+
+def net_device(net) -> torch.device:
+    return next(net.parameters()).device
 
 
 @torch.no_grad()
@@ -43,6 +48,7 @@ def evaluate(net, sets: list[str], codec: str = "none", qualities=(None,), seed:
     root = DEFAULT_SHARED / "data" / "eval" if data_root is None else data_root
     net.eval()
     s = net.scale
+    dev = net_device(net)
     res = {}
     for name in sets:
         folder = name if "/" in name else str(root / name)
@@ -57,14 +63,14 @@ def evaluate(net, sets: list[str], codec: str = "none", qualities=(None,), seed:
         acc: dict[str, list[float]] = {}
         for _, gt in images:
             gen = torch.Generator().manual_seed(seed)
-            lr = to_uint8(downscale(net, _to_tensor(gt)))
+            lr = to_uint8(downscale(net, _to_tensor(gt, dev)))
             for q in qualities:
                 if q is None or codec == "none":
                     label, lr_in = "none", lr
                 else:
                     label = f"{codec}_q{q}"
                     lr_in, _ = codec_roundtrip_uint8(lr, codec, q)
-                out = to_uint8(upscale(net, _to_tensor(lr_in), gen))
+                out = to_uint8(upscale(net, _to_tensor(lr_in, dev), gen))
                 acc.setdefault(label, []).append(psnr_y(gt, out, s))
         res[name.rstrip("/").split("/")[-1]] = {
             k: float(np.mean(v)) for k, v in acc.items()}

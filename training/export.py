@@ -64,6 +64,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--note", default="")
     ap.add_argument("--no-fp16-check", action="store_true")
+    ap.add_argument("--rd", action="store_true",
+                    help="SAIN: also the rate-distortion points and BD-PSNR / BD-rate against "
+                         "Bicubic & Bicubic on --sets (training.rd), into validation.rd")
     ap.add_argument("--merge", action="store_true",
                     help="keep the validation numbers already in models/NAME.json (other sets)")
     args = ap.parse_args(argv)
@@ -96,6 +99,11 @@ def main(argv=None):
                                                      for k in ref["Set5"]}
         validation["seconds"] = round(time.time() - t0, 1)
 
+    rd = None
+    if args.rd and codec != "none":
+        from .rd import rd_report
+        rd = rd_report(net2, args.sets, codec, [int(q) for q in args.qualities.split(",")])
+
     if args.merge and (out_dir / f"{args.name}.json").exists():
         old = json.loads((out_dir / f"{args.name}.json").read_text())["validation"].get("psnr_y", {})
         old.pop("seconds", None)
@@ -103,11 +111,18 @@ def main(argv=None):
     d, t = cfg["data"], cfg["train"]
     vals = []
     log = Path(args.checkpoint).with_name("log.jsonl")
-    if log.exists():
-        for line in log.read_text().splitlines():
-            r = json.loads(line)
-            if r.get("kind") == "val":
-                vals.append({"iter": r["iter"], "psnr_y": r["psnr_y"]})
+    if "log" in ck:  # weights-only checkpoints from --export-dir carry their run's log
+        records = ck["log"]
+    elif log.exists():
+        records = [json.loads(line) for line in log.read_text().splitlines()]
+    else:
+        records = []
+    for r in records:
+        if r.get("kind") == "val":
+            vals.append({"iter": r["iter"], "psnr_y": r["psnr_y"]})
+    device = ck.get("device", "CPU (no GPU), " + (platform.processor() or platform.machine()))
+    init = t.get("init")
+    start = f"fine-tuned from {Path(init).name}" if init else "trained from scratch"
     manifest = {
         "name": args.name,
         "arch": cfg["model"]["arch"],
@@ -116,29 +131,32 @@ def main(argv=None):
         "network": cfg["model"],
         "data": {
             "train": d["train"],
-            "description": "343 JPEG photos (shared/data/train part1-5: elementary/deepin wallpapers, "
+            "description": d.get("description") or "343 JPEG photos (shared/data/train part1-5: elementary/deepin wallpapers, "
                            "Wikipedia photos, BSDS200), random aligned crops, flips, 90-degree rotations; "
                            "LR reference = MATLAB-style bicubic of the whole image",
             "patch": d["patch"], "batch": d["batch"],
         },
-        "iterations": ck["iter"],
+        "iterations": ck["iter"] + int(t.get("init_iterations", 0)),
         "training": {
+            "iterations_this_run": ck["iter"], "iterations_before": int(t.get("init_iterations", 0)),
             "iterations_planned": t["iters"], "lr": t["lr"], "lr_steps": t.get("lr_steps"),
             "warmup": t.get("warmup", 0), "lambda_fit_forw": t.get("lambda_fit_forw"),
             "lambda_rec_back": t.get("lambda_rec_back"), "lambda_ce_forw": t.get("lambda_ce_forw"),
             "grad_clip": t.get("grad_clip"), "codec": cfg.get("codec"),
             "gaussian_scale_ramp": t.get("gaussian_scale_ramp", 0.0),
             "gmm_lr_mult": t.get("gmm_lr_mult", 1.0), "budget_minutes": t.get("budget_minutes"),
+            "init": t.get("init"),
             "cpu_seconds": round(ck.get("cpu_s", 0.0)), "wall_seconds": round(ck.get("wall_s", 0.0)),
         },
         "provenance": (
-            f"trained from scratch by rescale-lab training/ (own PyTorch code, recipe "
+            f"{start} by rescale-lab training/ (own PyTorch code, recipe "
             f"training/configs/{Path(cfg.get('name', args.name)).name}.toml with the overrides in "
-            f"'training'), {ck['iter']} iterations of batch {d['batch']} x {d['patch']} px on the CPU "
-            f"({round(ck.get('cpu_s', 0.0))} CPU s), data shared/data/train part1-5; "
+            f"'training'), {ck['iter']} iterations of batch {d['batch']} x {d['patch']} px on "
+            f"{device} ({round(ck.get('cpu_s', 0.0))} CPU s, {round(ck.get('wall_s', 0.0))} wall s), "
+            f"data {', '.join(d['train'])}; "
             f"torch {torch.__version__}, git {git_rev()}" + (f"; {args.note}" if args.note else "")),
         "run": {
-            "device": "CPU (no GPU), " + (platform.processor() or platform.machine()),
+            "device": device,
             "checkpoint": str(Path(args.checkpoint)),
             "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
@@ -147,6 +165,9 @@ def main(argv=None):
                         "result rounded to 8 bits, Y-PSNR (BT.601) with border = scale, mean over "
                         "the set; z: one draw, seed 0",
             "psnr_y": validation,
+            **({"rd": rd, "rd_note": "bits per HR pixel and Y-PSNR per quality (means over the set), "
+                "BD-PSNR (dB at equal rate) and BD-rate (% bits at equal PSNR) against Bicubic & "
+                "Bicubic, VCEG-M33 cubic fits over log10 rate (training/rd.py)"} if rd else {}),
             "during_training": vals[-10:],
             "during_training_note": "Set5 128-px centre crops (val.crop), a cheap proxy",
             "bicubic_reference_psnr_y": BICUBIC.get((cfg["model"]["scale"], codec), {}),

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import signal
 import time
 from pathlib import Path
 
@@ -86,6 +87,7 @@ class Trainer:
         self.cuda = self.device.type == "cuda"
         if self.cuda:
             self.net = self.net.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True  # fixed training shapes: pick the fastest kernels
         gmm = [p for n, p in self.net.named_parameters() if p.requires_grad and n.startswith("gmm.")]
         rest = [p for n, p in self.net.named_parameters() if p.requires_grad and not n.startswith("gmm.")]
         groups = [{"params": rest, "lr_mult": 1.0}]
@@ -180,7 +182,7 @@ class Trainer:
                 rec = self.net(y, rev=True)[:, :3].float()
                 l_rec = lam_rec * l1_sum(rec, hr)
                 loss = l_fit + l_ce + l_rec
-                logs = {"l_fit": l_fit.item(), "l_ce": l_ce.item(), "l_rec": l_rec.item()}
+                logs = {"l_fit": l_fit, "l_ce": l_ce, "l_rec": l_rec}
             else:
                 out, lr = self.net(hr)
                 out, lr = out.float(), lr.float()
@@ -202,23 +204,38 @@ class Trainer:
                 l_reg = lam_fit * l2_sum(lrq, lr_rec)
                 l_rel = lam_fit * l2_sum(sim, lr_real)
                 loss = l_rec + (l_fit1 + l_fit2 + l_reg + l_rel) / 4
-                logs = {"l_fit1": l_fit1.item(), "l_fit2": l_fit2.item(), "l_reg": l_reg.item(),
-                        "l_rel": l_rel.item(), "l_rec": l_rec.item()}
+                logs = {"l_fit1": l_fit1, "l_fit2": l_fit2, "l_reg": l_reg, "l_rel": l_rel,
+                        "l_rec": l_rec}
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if t.get("grad_clip"):
-            gn = nn.utils.clip_grad_norm_(self.net.parameters(), t["grad_clip"])
-            logs["grad_norm"] = float(gn)
-        if not math.isfinite(loss.item()):
+            logs["grad_norm"] = nn.utils.clip_grad_norm_(self.net.parameters(), t["grad_clip"])
+        # On the CPU a non-finite loss stops before the step spoils the weights. On a GPU that
+        # check would wait for the device every iteration; there it is made at each log line
+        # (`check_finite`), before any checkpoint is written.
+        if not self.cuda and not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss is {loss.item()} at iteration {self.it}")
         self.opt.step()
-        logs["loss"] = loss.item()
-        logs["T"] = self.temperature()
+        logs["loss"] = loss
         if self.arch == "sain":
             pis, mus, logvars = self.net.gmm.gmm_para.detach()
-            logs["gmm_std"] = float((torch.softmax(pis, 0) * torch.exp(0.5 * logvars.clamp(-20, 20))).sum())
+            logs["gmm_std"] = (torch.softmax(pis, 0) * torch.exp(0.5 * logvars.clamp(-20, 20))).sum()
+        logs = {k: v.detach().float() for k, v in logs.items()}
+        logs["T"] = self.temperature()
         logs["lr"] = self.opt.param_groups[0]["lr"]
         return logs
+
+    def weights_checkpoint(self, max_bytes: int = 15 << 20) -> dict:
+        """The net alone (no optimiser state) with what `training.export` reads, in float32
+        when it fits ``max_bytes`` (files brought back from the GPU machine are capped), else
+        float16 (the shipped files' precision)."""
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        size = sum(v.numel() * 4 for v in state.values())
+        if size > max_bytes:
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        return {"net": state, "iter": self.it, "cfg": self.cfg, "cpu_s": self.cpu_s,
+                "wall_s": self.wall_s, "device": device_name(self.device),
+                "weights_dtype": "float32" if size <= max_bytes else "float16"}
 
     def validate(self) -> dict:
         v = self.cfg.get("val", {})
@@ -232,6 +249,12 @@ class Trainer:
                        max_images=v.get("max_images", 0))
         net.train()
         return res
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(device)}"
+    return "CPU (no GPU), " + (platform.processor() or platform.machine())
 
 
 def parse_args(argv=None):
@@ -254,6 +277,9 @@ def parse_args(argv=None):
     ap.add_argument("--budget-minutes", type=float,
                     help="time budget of the whole run (train.budget_minutes): the lr steps and the "
                          "z-temperature ramp follow max(iter/iters, time/budget); stops at the budget")
+    ap.add_argument("--export-dir", help="also write a weights-only checkpoint NAME.pt (with the run's "
+                    "log) into this folder every --export-every-minutes, and at the end")
+    ap.add_argument("--export-every-minutes", type=float, default=2.0)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override any config value, e.g. --set train.warmup=100")
     return ap.parse_args(argv)
@@ -280,24 +306,37 @@ def main(argv=None):
     out = Path(args.out) if args.out else ROOT / "training" / "runs" / cfg["name"]
     out.mkdir(parents=True, exist_ok=True)
     logf = open(out / "log.jsonl", "a")
+    records: list[dict] = []  # this process's log, also embedded in --export-dir checkpoints
 
     def log(msg):
         print(msg, flush=True)
 
     def record(kind, **kw):
-        logf.write(json.dumps({"kind": kind, "time": time.time(), **kw}) + "\n")
+        rec = {"kind": kind, "time": time.time(), **kw}
+        records.append(rec)
+        logf.write(json.dumps(rec) + "\n")
         logf.flush()
 
+    # SIGTERM ends the run cleanly (validation, checkpoints, export) at the next iteration:
+    # harvest.sh stops every model this way before the GPU machine's time runs out.
+    terminated = []
+    signal.signal(signal.SIGTERM, lambda *_: terminated.append(True))
     tr = Trainer(cfg, out, device, log)
     if args.init:
         tr.init_from(args.init)
+        cfg["train"]["init"] = args.init  # provenance: fine-tuned, not from scratch
+        manifest = Path(args.init).with_suffix(".json")
+        if manifest.exists():  # a shipped model: its iterations count towards the total
+            cfg["train"]["init_iterations"] = int(json.loads(manifest.read_text()).get("iterations") or 0)
     if not args.no_resume and (out / "last.pt").exists():
         tr.resume(out / "last.pt")
     t, d = cfg["train"], cfg["data"]
     (out / "config.json").write_text(json.dumps(cfg, indent=1))
-    record("start", cfg=cfg, iter=tr.it, device=str(device), threads=args.threads,
+    record("start", cfg=cfg, iter=tr.it, device=device_name(tr.device), threads=args.threads,
            host=platform.node(), torch=torch.__version__)
     data = TrainSet(d["train"], cfg["model"]["scale"], d["patch"], d.get("max_images", 0), log)
+    if tr.cuda:
+        data.to(tr.device)
     n_params = sum(p.numel() for p in tr.net.parameters() if p.requires_grad)
     log(f"{cfg['name']}: {cfg['model']}, {n_params:,} params, batch {d['batch']} patch {d['patch']}, "
         f"{t['iters']} iterations, device {device}, {args.threads} threads")
@@ -305,8 +344,22 @@ def main(argv=None):
     log_every = t.get("log_every", 100)
     val_every = t.get("val_every", 0)
     ckpt_every = t.get("ckpt_every", 1000)
+    export_dir = Path(args.export_dir) if args.export_dir else None
+    if export_dir:
+        export_dir.mkdir(parents=True, exist_ok=True)
+
+    def export_weights():
+        ck = tr.weights_checkpoint()
+        ck["log"] = records
+        tmp = export_dir / f".{cfg['name']}.pt.tmp"
+        torch.save(ck, tmp)
+        os.replace(tmp, export_dir / f"{cfg['name']}.pt")
+
     t_start = time.time()
-    acc: dict[str, float] = {}
+    last_export = t_start
+    rate_logged = False
+    it_start = tr.it
+    acc: dict = {}
     n_acc = 0
     c0, w0 = time.process_time(), time.time()
     stop = False
@@ -314,8 +367,8 @@ def main(argv=None):
         hr, lr_ref = data.batch(tr.rng, d["batch"], d["patch"], d.get("flip", True), d.get("rot", True))
         logs = tr.step(hr, lr_ref)
         tr.it += 1
-        for k, v in logs.items():
-            acc[k] = acc.get(k, 0.0) + v
+        for k, v in logs.items():  # tensors stay on the device until the log line
+            acc[k] = acc[k] + v if k in acc else v
         n_acc += 1
         now_c, now_w = time.process_time(), time.time()
         tr.cpu_s += now_c - c0
@@ -323,10 +376,19 @@ def main(argv=None):
         c0, w0 = now_c, now_w
         if args.max_minutes and now_w - t_start > 60 * args.max_minutes:
             stop = True
-        if tr.budget_s and tr.wall_s >= tr.budget_s:
+        if (tr.budget_s and tr.wall_s >= tr.budget_s) or terminated:
             stop = True
+        if not rate_logged and (now_w - t_start >= 30 or stop):
+            if tr.cuda:
+                torch.cuda.synchronize()
+            rate = (tr.it - it_start) / (time.time() - t_start)
+            record("rate", iter=tr.it, it_per_s=round(rate, 3), seconds=round(time.time() - t_start, 1))
+            log(f"rate: {rate:.2f} it/s over the first {time.time() - t_start:.0f} s of training")
+            rate_logged = True
         if tr.it % log_every == 0 or tr.it == iters or stop:
-            mean = {k: v / n_acc for k, v in acc.items()}
+            mean = {k: float(v) / n_acc for k, v in acc.items()}
+            if not math.isfinite(mean["loss"]):
+                raise FloatingPointError(f"mean loss is {mean['loss']} over iterations up to {tr.it}")
             record("train", iter=tr.it, cpu_s=round(tr.cpu_s, 1), wall_s=round(tr.wall_s, 1), **mean)
             log(f"it {tr.it:6d} " + " ".join(f"{k} {v:.4g}" for k, v in mean.items())
                 + f" | {tr.wall_s / max(tr.it, 1):.2f} s/it wall")
@@ -339,8 +401,13 @@ def main(argv=None):
             c0, w0 = time.process_time(), time.time()
         if tr.it % ckpt_every == 0 or tr.it == iters or stop:
             tr.save("last.pt")
+        if export_dir and time.time() - last_export >= 60 * args.export_every_minutes and n_acc == 0:
+            export_weights()
+            last_export = time.time()
     tr.save("final.pt")
     record("end", iter=tr.it, cpu_s=tr.cpu_s, wall_s=tr.wall_s)
+    if export_dir:
+        export_weights()
     log(f"done: {tr.it} iterations, {tr.cpu_s:.0f} CPU s, {tr.wall_s:.0f} wall s -> {out / 'final.pt'}")
 
 

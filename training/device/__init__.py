@@ -1,0 +1,1 @@
+"""The GPU-machine procedure (`harvest.sh`): data pack, multi-model training, import."""
