@@ -29,17 +29,18 @@ PY="$(python_bin)"
 prepare() {
     mkdir -p "$DEV/train" "$DEV/cuda"
     "$PY" -m training.device.pack --out "$DEV/train/pack.tar" --max-mib "${PACK_MIB:-20}"
+    mkdir -p "$DEV/cuda/fixtures" "$DEV/cuda/Set5"
+    # the two small x4 fixtures cover every code path (two Haar levels, E/V blocks, mixture)
+    for f in irn_x4_small sain_x4_small; do
+        cp "$REPO/../shared/fixtures/nets/$f.pth" "$REPO/../shared/fixtures/nets/${f}_io.safetensors" "$DEV/cuda/fixtures/"
+    done
+    cp "$REPO"/../shared/data/eval/Set5/* "$DEV/cuda/Set5/"
     local bin="$REPO/target/cuda/release/rescale-lab"
     if [ -x "$bin" ]; then
         log "compressing $bin"
         xz -T2 -6 -c "$bin" > "$DEV/cuda/rescale-lab.xz.tmp" && mv "$DEV/cuda/rescale-lab.xz.tmp" "$DEV/cuda/rescale-lab.xz"
-        mkdir -p "$DEV/cuda/fixtures" "$DEV/cuda/Set5"
-        # the two small x4 fixtures cover every code path (two Haar levels, E/V blocks, mixture)
-        for f in irn_x4_small sain_x4_small; do
-            cp "$REPO/../shared/fixtures/nets/$f.pth" "$REPO/../shared/fixtures/nets/${f}_io.safetensors" "$DEV/cuda/fixtures/"
-        done
-        cp "$REPO"/../shared/data/eval/Set5/* "$DEV/cuda/Set5/"
     else
+        rm -f "$DEV/cuda/rescale-lab.xz"
         log "no CUDA binary at $bin: build it with 'bash .ci/build-cuda.sh', then run prepare again (the train call does not need it)"
     fi
     local tree
@@ -70,6 +71,7 @@ train() {
     done
     local out="${OUT:?train writes its results to \$OUT (set by the device tool; set it yourself elsewhere)}"
     [ -f "$pack" ] || { log "no data pack at $pack: run 'harvest.sh prepare' here and carry .device/train"; exit 1; }
+    mkdir -p "$out"
     local work; work="$(mktemp -d)"
     mkdir -p "$work/shared/data" "$work/runs"
     tar -xf "$pack" -C "$work/shared/data"
@@ -133,15 +135,28 @@ train() {
 
 # ------------------------------------------------------------------ cuda (GPU machine)
 cuda() {
+    # --device cpu with HARVEST_BIN=target/release/rescale-lab is the dry run of this phase here
+    local device=cuda
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --device) device="$2"; shift 2 ;;
+            *) log "cuda: unknown option $1"; exit 2 ;;
+        esac
+    done
     local out="${OUT:?cuda writes its results to \$OUT}"
-    local src="$DEV/cuda/rescale-lab.xz"
-    [ -f "$src" ] || { log "no $src: build with .ci/build-cuda.sh, run 'harvest.sh prepare', carry .device/cuda"; exit 1; }
+    mkdir -p "$out"
     local work; work="$(mktemp -d)"
-    xz -dc "$src" > "$work/rescale-lab" && chmod +x "$work/rescale-lab"
+    if [ -n "${HARVEST_BIN:-}" ]; then
+        cp "$HARVEST_BIN" "$work/rescale-lab"
+    else
+        local src="$DEV/cuda/rescale-lab.xz"
+        [ -f "$src" ] || { log "no $src: build with .ci/build-cuda.sh, run 'harvest.sh prepare', carry .device/cuda"; exit 1; }
+        xz -dc "$src" > "$work/rescale-lab" && chmod +x "$work/rescale-lab"
+    fi
     # The binary's RPATH names $ORIGIN/cuda-lib first: link the CUDA 13 libraries of the
     # machine's Python wheels there (no toolkit is installed system-wide).
     mkdir -p "$work/cuda-lib"
-    local site; site=$(python3 -c 'import site; print(" ".join(site.getsitepackages()))')
+    local site; site=$("$PY" -c 'import site; print(" ".join(site.getsitepackages()))')
     for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcurand.so.10 libnvrtc.so.13 'libnvrtc-builtins.so.13*'; do
         local found; found=$(find $site -path '*nvidia*' -name "$lib" 2>/dev/null | head -n1)
         if [ -n "$found" ]; then ln -sf "$found" "$work/cuda-lib/"; else log "not found in the Python wheels: $lib"; fi
@@ -150,25 +165,25 @@ cuda() {
     export RESCALE_LAB_MODELS="$REPO/models"
     local status=0
     # 1. the official fixtures on the GPU (the CPU path passes them at 1e-4 in CI)
-    "$bin" parity "$DEV/cuda/fixtures" --device cuda --tolerance 1e-3 --json > "$out/parity-cuda.json" || status=1
-    cat "$out/parity-cuda.json"
+    "$bin" parity "$DEV/cuda/fixtures" --device "$device" --tolerance 1e-3 --json > "$out/parity-$device.json" || status=1
+    cat "$out/parity-$device.json"
     # 2. Set5 x2 JPEG with the shipped weights: the same numbers on the GPU as on the CPU
-    for d in cuda cpu; do
+    for d in "$device" cpu; do
         "$bin" bench --data "$DEV/cuda/Set5" --scale 2 --codec jpeg --quality 30,50,70,80,90 \
             --methods bicubic,irn,sain --device "$d" --format json --quiet > "$out/bench-set5-$d.json" || status=1
     done
-    python3 - "$out" <<'PY' || status=1
+    "$PY" - "$out" "$device" <<'PY' || status=1
 import json, sys
-out = sys.argv[1]
+out, device = sys.argv[1], sys.argv[2]
 a, b = ({(r["method"], r["quality"]): r["psnr_y"] for r in json.load(open(f"{out}/bench-set5-{d}.json"))}
-        for d in ("cuda", "cpu"))
+        for d in (device, "cpu"))
 diff = max(abs(a[k] - b[k]) for k in a)
-print(f"bench Set5 x2 JPEG, shipped weights: max |PSNR-Y cuda - cpu| = {diff:.5f} dB over {len(a)} settings")
+print(f"bench Set5 x2 JPEG, shipped weights: max |PSNR-Y {device} - cpu| = {diff:.5f} dB over {len(a)} settings")
 sys.exit(0 if diff <= 0.01 else 1)
 PY
     # 3. speed beside PyTorch CUDA, same weights and input, fp32 (TF32 off), alternating runs
-    python3 -m training.bench_cpu --device cuda --no-build --binary "$bin" --size 512 --runs 5 \
-        --json "$out/speed-cuda.json" 2>&1 | tee "$out/speed-cuda.txt" || status=1
+    "$PY" -m training.bench_cpu --device "$device" --no-build --binary "$bin" --size "${HARVEST_SPEED_SIZE:-512}" \
+        --runs "${HARVEST_SPEED_RUNS:-5}" --json "$out/speed-$device.json" 2>&1 | tee "$out/speed-$device.txt" || status=1
     rm -rf "$work"
     return $status
 }
