@@ -211,8 +211,8 @@ class Trainer:
         if t.get("grad_clip"):
             logs["grad_norm"] = nn.utils.clip_grad_norm_(self.net.parameters(), t["grad_clip"])
         # On the CPU a non-finite loss stops before the step spoils the weights. On a GPU that
-        # check would wait for the device every iteration; there it is made at each log line
-        # (`check_finite`), before any checkpoint is written.
+        # check would wait for the device every iteration; there the mean loss is checked at each
+        # log line, and checkpoints are only written right after one.
         if not self.cuda and not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss is {loss.item()} at iteration {self.it}")
         self.opt.step()
@@ -399,9 +399,10 @@ def main(argv=None):
             record("val", iter=tr.it, psnr_y=res, seconds=round(time.time() - tv, 1))
             log(f"val it {tr.it}: {json.dumps(res)} ({time.time() - tv:.0f}s)")
             c0, w0 = time.process_time(), time.time()
-        if tr.it % ckpt_every == 0 or tr.it == iters or stop:
+        checked = not tr.cuda or n_acc == 0  # the losses since the last log line are finite
+        if (tr.it % ckpt_every == 0 or tr.it == iters or stop) and checked:
             tr.save("last.pt")
-        if export_dir and time.time() - last_export >= 60 * args.export_every_minutes and n_acc == 0:
+        if export_dir and time.time() - last_export >= 60 * args.export_every_minutes and checked:
             export_weights()
             last_export = time.time()
     tr.save("final.pt")

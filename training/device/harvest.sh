@@ -79,7 +79,7 @@ train() {
     if [ -z "$device" ]; then
         device=$("$PY" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')
     fi
-    { nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; "$PY" -c 'import torch, PIL, numpy; print("torch", torch.__version__, "Pillow", PIL.__version__, "numpy", numpy.__version__)'; } | tee "$out/train-log.txt"
+    { nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; "$PY" -c 'import torch, PIL, numpy; print("torch", torch.__version__, "Pillow", PIL.__version__, "numpy", numpy.__version__)'; } | tee "$work/header.txt"
     local threads=2
     [ "$device" = cpu ] && threads=1
     local pids=() names=()
@@ -104,7 +104,7 @@ train() {
     done
     # Progress every 30 s (the device tool returns the tail of stdout), and a hard stop: SIGTERM
     # makes each run validate, save and export at its next iteration.
-    local deadline=$(( start + ${HARVEST_DEADLINE_S:-$(echo "$minutes * 60 + 90" | bc | cut -d. -f1)} ))
+    local deadline=$(( start + ${HARVEST_DEADLINE_S:-$("$PY" -c "print(int($minutes * 60 + 90))")} ))
     while :; do
         local alive=0
         for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
@@ -117,16 +117,19 @@ train() {
         sleep 10
         if [ $(( ($(date +%s) - start) % 30 )) -lt 10 ]; then
             for m in "${names[@]}"; do echo "[$m] $(grep -E '^(it|val|rate)' "$work/runs/$m.stdout" | tail -n1)"; done
+            # the logs so far, in case the command is stopped at its limit
+            for m in "${names[@]}"; do echo "===== $m"; cat "$work/runs/$m.stdout"; done > "$out/.train-log.tmp"
+            mv "$out/.train-log.tmp" "$out/train-log.txt"
         fi
     done
     local failed=0
     for i in "${!pids[@]}"; do
         if ! wait "${pids[$i]}"; then failed=1; log "${names[$i]} failed:"; tail -n 20 "$work/runs/${names[$i]}.stdout" >&2; fi
     done
+    { cat "$work/header.txt"; for m in "${names[@]}"; do echo "===== $m"; cat "$work/runs/$m.stdout"; done; } > "$out/train-log.txt"
     for m in "${names[@]}"; do
-        { echo "===== $m"; cat "$work/runs/$m.stdout"; } >> "$out/train-log.txt"
         echo "[$m] $(grep -E '^done' "$work/runs/$m.stdout" | tail -n1)"
-        grep -E '^(rate|val)' "$work/runs/$m.stdout" | sed "s/^/[$m] /" | tail -n 3
+        grep -E '^(rate|val)' "$work/runs/$m.stdout" | sed "s/^/[$m] /" | tail -n 3 || true
     done
     ls -la "$out"
     rm -rf "$work"
@@ -218,9 +221,18 @@ cpu_smoke() {
     # import the way the real harvest is imported, on one Set5 image, into a temporary models/
     mkdir -p "$tmp/evalroot/data"
     tar -xf "$tmp/pack.tar" -C "$tmp/evalroot/data" eval  # a Set5 of one image
-    RESCALE_SHARED="$tmp/evalroot" "$PY" -m training.device.import_runs "$tmp/out" --models-dir "$tmp/models" --sets Set5 --force
-    test -s "$tmp/models/sain_x2_jpeg.safetensors" && test -s "$tmp/models/sain_x2_jpeg.json"
-    "$PY" -c 'import json,sys; m=json.load(open(sys.argv[1])); assert m["iterations"] > 0 and "rd" in m["validation"], m' "$tmp/models/sain_x2_jpeg.json"
+    # beside copies of the shipped files, so the comparison runs too (--force: export anyway)
+    mkdir -p "$tmp/models" && cp models/sain_x2_jpeg.* models/irn_x2.* "$tmp/models/"
+    RESCALE_SHARED="$tmp/evalroot" "$PY" -m training.device.import_runs "$tmp/out" --models-dir "$tmp/models" --sets Set5 --force \
+        | tee "$tmp/import.log"
+    grep -q "shipped" "$tmp/import.log"
+    "$PY" - "$tmp/models/sain_x2_jpeg.json" models/sain_x2_jpeg.json <<'PY'
+import json, sys
+new, old = (json.load(open(p)) for p in sys.argv[1:])
+assert new["iterations"] > old["iterations"], (new["iterations"], old["iterations"])
+assert new["training"]["init"].endswith("sain_x2_jpeg.safetensors") and "fine-tuned" in new["provenance"], new
+assert "bd_psnr_db" in new["validation"]["rd"]["Set5"], new["validation"]
+PY
     log "cpu smoke: trained, exported and imported $(ls "$tmp/models" | tr '\n' ' ')"
 }
 
