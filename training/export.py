@@ -65,8 +65,8 @@ def main(argv=None):
     ap.add_argument("--note", default="")
     ap.add_argument("--no-fp16-check", action="store_true")
     ap.add_argument("--rd", action="store_true",
-                    help="SAIN: also the rate-distortion points and BD-PSNR / BD-rate against "
-                         "Bicubic & Bicubic on --sets (training.rd), into validation.rd")
+                    help="with --eval, SAIN: also the rate-distortion points and BD-PSNR / BD-rate "
+                         "against Bicubic & Bicubic on --sets (training.rd), into validation.rd")
     ap.add_argument("--merge", action="store_true",
                     help="keep the validation numbers already in models/NAME.json (other sets)")
     args = ap.parse_args(argv)
@@ -88,21 +88,25 @@ def main(argv=None):
     net2 = nets.from_state(nets.load_state(str(st_path))).eval()
     codec = cfg.get("codec", {}).get("format", "none") if net.arch == "sain" else "none"
     validation = {}
+    rd = None
     if args.eval:
         qs = [None] if codec == "none" else [int(q) for q in args.qualities.split(",")]
         t0 = time.time()
-        validation = evaluate(net2, args.sets, codec, qs, seed=0)
+        if args.rd and codec != "none":
+            # the rate–distortion points are the same protocol and z draws as `evaluate`, with
+            # the bytes counted: one pass gives both
+            from .rd import rd_report
+            rd = rd_report(net2, args.sets, codec, qs)
+            validation = {s: {f"{codec}_q{q}": p for q, (_, p) in ((int(q), v) for q, v in r["points"].items())}
+                          for s, r in rd.items()}
+        else:
+            validation = evaluate(net2, args.sets, codec, qs, seed=0)
         if args.dtype != "fp32" and "Set5" in validation and not args.no_fp16_check:
             # the fp16 cost, measured once on Set5 (first quality only, same z)
             ref = evaluate(net, ["Set5"], codec, qs[:1], seed=0)
             validation["fp32_minus_fp16_Set5_dB"] = {k: round(ref["Set5"][k] - validation["Set5"][k], 4)
                                                      for k in ref["Set5"]}
         validation["seconds"] = round(time.time() - t0, 1)
-
-    rd = None
-    if args.rd and codec != "none":
-        from .rd import rd_report
-        rd = rd_report(net2, args.sets, codec, [int(q) for q in args.qualities.split(",")])
 
     if args.merge and (out_dir / f"{args.name}.json").exists():
         old = json.loads((out_dir / f"{args.name}.json").read_text())["validation"].get("psnr_y", {})
