@@ -44,29 +44,32 @@ def _check(rate: np.ndarray, dist: np.ndarray, what: str) -> None:
         raise ValueError(f"{what}: rates must be positive and every value finite")
 
 
-def bd_psnr(rate_ref, psnr_ref, rate_test, psnr_test) -> float:
-    """dB the test curve is above the reference at equal rate (VCEG-M33)."""
+def _curves(rate_ref, psnr_ref, rate_test, psnr_test):
+    """-> (log10 rates, PSNRs) of the reference and of the test, checked."""
     r1, p1, r2, p2 = (np.asarray(a, dtype=np.float64) for a in (rate_ref, psnr_ref, rate_test, psnr_test))
     _check(r1, p1, "reference")
     _check(r2, p2, "test")
-    l1, l2 = np.log10(r1), np.log10(r2)
-    lo, hi = max(l1.min(), l2.min()), min(l1.max(), l2.max())
+    return np.log10(r1), p1, np.log10(r2), p2
+
+
+def _average_gap(x1, y1, x2, y2, what: str) -> float:
+    """Mean of (fit of y2 over x2) − (fit of y1 over x1) over the x interval both cover."""
+    lo, hi = max(x1.min(), x2.min()), min(x1.max(), x2.max())
     if hi <= lo:
-        raise ValueError("the two curves' rates do not overlap")
-    return (_poly_integral(l2, p2, lo, hi) - _poly_integral(l1, p1, lo, hi)) / (hi - lo)
+        raise ValueError(f"the two curves' {what} do not overlap")
+    return (_poly_integral(x2, y2, lo, hi) - _poly_integral(x1, y1, lo, hi)) / (hi - lo)
+
+
+def bd_psnr(rate_ref, psnr_ref, rate_test, psnr_test) -> float:
+    """dB the test curve is above the reference at equal rate (VCEG-M33)."""
+    l1, p1, l2, p2 = _curves(rate_ref, psnr_ref, rate_test, psnr_test)
+    return _average_gap(l1, p1, l2, p2, "rates")
 
 
 def bd_rate(rate_ref, psnr_ref, rate_test, psnr_test) -> float:
     """% bits the test needs relative to the reference at equal PSNR (negative = saves bits)."""
-    r1, p1, r2, p2 = (np.asarray(a, dtype=np.float64) for a in (rate_ref, psnr_ref, rate_test, psnr_test))
-    _check(r1, p1, "reference")
-    _check(r2, p2, "test")
-    l1, l2 = np.log10(r1), np.log10(r2)
-    lo, hi = max(p1.min(), p2.min()), min(p1.max(), p2.max())
-    if hi <= lo:
-        raise ValueError("the two curves' PSNR ranges do not overlap")
-    gap = (_poly_integral(p2, l2, lo, hi) - _poly_integral(p1, l1, lo, hi)) / (hi - lo)
-    return (10.0 ** gap - 1.0) * 100.0
+    l1, p1, l2, p2 = _curves(rate_ref, psnr_ref, rate_test, psnr_test)
+    return (10.0 ** _average_gap(p1, l1, p2, l2, "PSNR ranges") - 1.0) * 100.0
 
 
 def _points(images, scale: int, codec: str, qualities, lr_of, up_of) -> dict:
