@@ -143,6 +143,7 @@ def main(argv=None):
         "iterations": ck["iter"] + int(t.get("init_iterations", 0)),
         "training": {
             "iterations_this_run": ck["iter"], "iterations_before": int(t.get("init_iterations", 0)),
+            "cpu_seconds_before": int(t.get("init_cpu_seconds", 0)),
             "iterations_planned": t["iters"], "lr": t["lr"], "lr_steps": t.get("lr_steps"),
             "warmup": t.get("warmup", 0), "lambda_fit_forw": t.get("lambda_fit_forw"),
             "lambda_rec_back": t.get("lambda_rec_back"), "lambda_ce_forw": t.get("lambda_ce_forw"),

@@ -326,8 +326,10 @@ def main(argv=None):
         tr.init_from(args.init)
         cfg["train"]["init"] = args.init  # provenance: fine-tuned, not from scratch
         manifest = Path(args.init).with_suffix(".json")
-        if manifest.exists():  # a shipped model: its iterations count towards the total
-            cfg["train"]["init_iterations"] = int(json.loads(manifest.read_text()).get("iterations") or 0)
+        if manifest.exists():  # a shipped model: its iterations and CPU time count towards the total
+            shipped = json.loads(manifest.read_text())
+            cfg["train"]["init_iterations"] = int(shipped.get("iterations") or 0)
+            cfg["train"]["init_cpu_seconds"] = int(shipped.get("training", {}).get("cpu_seconds") or 0)
     if not args.no_resume and (out / "last.pt").exists():
         tr.resume(out / "last.pt")
     t, d = cfg["train"], cfg["data"]
