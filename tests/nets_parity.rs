@@ -6,17 +6,11 @@ use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
 use image::Rgb32FImage;
-use rescale_lab::checkpoint::{load_irn, load_sain, Checkpoint, NetConfig};
+use rescale_lab::checkpoint::{Checkpoint, NetConfig};
 use rescale_lab::nets::network::{image_to_tensor, tensor_to_image};
 use rescale_lab::nets::{Arch, IrnConfig, Net, NetworkRescaler, SainConfig};
+use rescale_lab::parity::{self, Tolerance};
 use rescale_lab::Rescaler;
-
-/// Absolute tolerance for tensors of unit scale.
-const ABS_TOLERANCE: f32 = 1e-4;
-/// With random weights the inverse outputs reach several hundred, where one f32 ulp is already
-/// ~6e-5 and the reference itself sits ~3e-4 from an f64 evaluation of the same network; there
-/// the bound is relative to the tensor's peak, the README's "about 1e-5 relative".
-const REL_TOLERANCE: f32 = 1e-5;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nets").join(name)
@@ -31,24 +25,41 @@ fn max_abs_err(got: &Tensor, want: &Tensor) -> f32 {
     (got - want).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
 }
 
+/// Within `Tolerance::CPU`: 1e-4 absolute, or 1e-5 × the reference's peak where that is larger
+/// (with random weights the inverse outputs reach several hundred, where one f32 ulp is already
+/// ~6e-5 and the reference itself sits ~3e-4 from an f64 evaluation: the README's "about 1e-5
+/// relative").
 fn check(label: &str, got: &Tensor, want: &Tensor) {
     let err = max_abs_err(got, want);
     let peak = want.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
-    let tolerance = ABS_TOLERANCE.max(REL_TOLERANCE * peak);
+    let tolerance = Tolerance::CPU.bound(peak);
     println!("{label}: max abs err {err:.3e}, max |ref| {peak:.3e}, tolerance {tolerance:.1e}");
     assert!(err <= tolerance, "{label}: max abs err {err:e} > {tolerance:e}");
+}
+
+/// Forward and inverse on the CPU fast path against every reference tensor, through the same
+/// `parity` module that `rescale-lab parity` runs on other devices.
+fn fixture_parity(name: &str, tensors: usize) {
+    let checks = parity::check_fixture(
+        name,
+        &fixture(&format!("{name}.pth")),
+        &fixture(&format!("{name}_io.safetensors")),
+        &Device::Cpu,
+        Tolerance::CPU,
+    )
+    .unwrap();
+    assert_eq!(checks.len(), tensors, "{checks:?}");
+    for c in &checks {
+        println!("{name} {}: max abs err {:.3e}, max |ref| {:.3e}, tolerance {:.1e}", c.tensor, c.max_abs_err, c.peak, c.tolerance);
+        assert!(c.ok, "{name} {}: max abs err {:e} > {:e}", c.tensor, c.max_abs_err, c.tolerance);
+    }
 }
 
 fn irn_parity(name: &str, expected: IrnConfig) {
     let ckpt = Checkpoint::read(&fixture(&format!("{name}.pth"))).unwrap();
     assert_eq!(ckpt.config(), &NetConfig::Irn(expected));
-    let irn = load_irn(&fixture(&format!("{name}.pth")), &Device::Cpu).unwrap();
+    fixture_parity(name, 3); // forward_out, lr, inverse_out
     let t = io(name);
-    let out = irn.forward(&t["hr"]).unwrap();
-    check(&format!("{name} forward_out"), &out, &t["forward_out"]);
-    check(&format!("{name} lr"), &out.narrow(1, 0, 3).unwrap(), &t["lr"]);
-    let inv = irn.inverse(&t["inverse_in"]).unwrap();
-    check(&format!("{name} inverse_out"), &inv, &t["inverse_out"]);
 
     // The same network evaluated in f64 (through candle's conv2d, the path GPUs take, where the
     // f32 run above used the CPU fast path): what is left is the reference's own f32 rounding.
@@ -60,14 +71,8 @@ fn irn_parity(name: &str, expected: IrnConfig) {
 fn sain_parity(name: &str, expected: SainConfig) {
     let ckpt = Checkpoint::read(&fixture(&format!("{name}.pth"))).unwrap();
     assert_eq!(ckpt.config(), &NetConfig::Sain(expected));
-    let sain = load_sain(&fixture(&format!("{name}.pth")), &Device::Cpu).unwrap();
+    fixture_parity(name, 4); // forward_out, lr, inverse_out, inverse_lr
     let t = io(name);
-    let (out, lr) = sain.forward(&t["hr"]).unwrap();
-    check(&format!("{name} forward_out"), &out, &t["forward_out"]);
-    check(&format!("{name} lr"), &lr, &t["lr"]);
-    let (inv, inv_lr) = sain.inverse(&t["inverse_in"]).unwrap();
-    check(&format!("{name} inverse_out"), &inv, &t["inverse_out"]);
-    check(&format!("{name} inverse_lr"), &inv_lr, &t["inverse_lr"]);
 
     let Net::Sain(sain64) = ckpt.build_with_dtype(&Device::Cpu, DType::F64).unwrap() else { unreachable!() };
     let (inv64, _) = sain64.inverse(&t["inverse_in"].to_dtype(DType::F64).unwrap()).unwrap();
