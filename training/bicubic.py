@@ -56,6 +56,11 @@ def imresize_np(img: np.ndarray, scale: float, antialias: bool = True) -> np.nda
     return np.swapaxes(out, 0, 1)
 
 
+def imresize_uint8(img: np.ndarray, scale: float) -> np.ndarray:
+    """The papers' 8-bit step: uint8 H x W x 3 in, imresize_np, rounded and clamped uint8 out."""
+    return np.clip(np.round(imresize_np(img / 255.0, scale) * 255.0), 0, 255).astype(np.uint8)
+
+
 @lru_cache(maxsize=64)
 def _taps(in_len: int, out_len: int, scale: float, antialias: bool = True):
     """Banded form of resize_matrix: (indices, weights), both out_len x taps."""

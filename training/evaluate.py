@@ -113,22 +113,20 @@ def bicubic_baseline(sets: list[str], scale: int, codec: str = "none", qualities
                      data_root=None) -> dict:
     """Bicubic & Bicubic through the same protocol (checks the pipeline against the official
     numbers in shared/docs/rescaling-models.md)."""
-    from .bicubic import imresize_np
+    from .bicubic import imresize_uint8
 
     root = DEFAULT_SHARED / "data" / "eval" if data_root is None else data_root
     res = {}
     for name in sets:
         acc: dict[str, list[float]] = {}
         for _, gt in load_eval_set(str(root / name), scale):
-            lr = np.clip(np.round(imresize_np(gt / 255.0, 1.0 / scale) * 255.0), 0, 255).astype(np.uint8)
+            lr = imresize_uint8(gt, 1.0 / scale)
             for q in qualities:
                 if q is None or codec == "none":
                     label, lr_in = "none", lr
                 else:
                     label = f"{codec}_q{q}"
                     lr_in, _ = codec_roundtrip_uint8(lr, codec, q)
-                up = imresize_np(lr_in / 255.0, scale)
-                out = np.clip(np.round(up * 255.0), 0, 255).astype(np.uint8)
-                acc.setdefault(label, []).append(psnr_y(gt, out, scale))
+                acc.setdefault(label, []).append(psnr_y(gt, imresize_uint8(lr_in, scale), scale))
         res[name] = {k: float(np.mean(v)) for k, v in acc.items()}
     return res

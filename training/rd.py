@@ -23,7 +23,7 @@ import time
 import numpy as np
 import torch
 
-from .bicubic import imresize_np
+from .bicubic import imresize_uint8
 from .codecs import codec_roundtrip_uint8, to_uint8
 from .data import DEFAULT_SHARED, load_eval_set
 from .evaluate import _to_tensor, downscale, load_any, net_device, upscale
@@ -87,13 +87,8 @@ def _points(images, scale: int, codec: str, qualities, lr_of, up_of) -> dict:
 
 
 def bicubic_points(images, scale: int, codec: str, qualities=QUALITIES) -> dict:
-    def lr_of(gt):
-        return np.clip(np.round(imresize_np(gt / 255.0, 1.0 / scale) * 255.0), 0, 255).astype(np.uint8)
-
-    def up_of(dec, gt):
-        return np.clip(np.round(imresize_np(dec / 255.0, scale) * 255.0), 0, 255).astype(np.uint8)
-
-    return _points(images, scale, codec, qualities, lr_of, up_of)
+    return _points(images, scale, codec, qualities, lambda gt: imresize_uint8(gt, 1.0 / scale),
+                   lambda dec, gt: imresize_uint8(dec, scale))
 
 
 @torch.no_grad()
