@@ -84,6 +84,8 @@ train() {
     [ "$device" = cpu ] && threads=1
     local pids=() names=()
     IFS=, read -r -a names <<< "$models"
+    local about
+    about="the GPU pack: $(tar -xOf "$pack" manifest.json | "$PY" -c 'import json,sys; m=json.load(sys.stdin); print(len(m["train_files"]), "of", m["of_total"]["files"], "photos of shared/data/train,", m["train_megapixels"], "MP")')"
     local start; start=$(date +%s)
     for m in "${names[@]}"; do
         local cfg="training/configs/$m.toml" init=()
@@ -96,7 +98,7 @@ train() {
         "$PY" -m training.train --config "$cfg" "${init[@]}" --device "$device" --threads "$threads" \
             --iters 1000000 --budget-minutes "$minutes" --set 'train.lr_steps=[0.7,0.9]' \
             --set "data.train=[\"$work/shared/data/train\"]" \
-            --set "data.description=\"the GPU pack: $(tar -xOf "$pack" manifest.json | "$PY" -c 'import json,sys; m=json.load(sys.stdin); print(len(m["train_files"]), "of", m["of_total"]["files"], "photos of shared/data/train,", m["train_megapixels"], "MP")')\"" \
+            --set "data.description=\"$about\"" \
             "${knobs[@]}" "${extra[@]}" --out "$work/runs/$m" --export-dir "$out" --export-every-minutes 2 \
             > "$work/runs/$m.stdout" 2>&1 &
         pids+=($!)
