@@ -22,6 +22,23 @@ pub struct BenchConfig {
     pub methods: Vec<Method>,
     pub options: UpscaleOptions,
     pub load: LoadOptions,
+    /// Stop at the first unusable file instead of skipping it.
+    pub strict: bool,
+}
+
+/// A file left out of the averages, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFile {
+    pub dataset: String,
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// The rows of the tables, and the files that could not be used.
+#[derive(Debug, Clone, Default)]
+pub struct BenchReport {
+    pub rows: Vec<BenchRow>,
+    pub skipped: Vec<SkippedFile>,
 }
 
 /// One cell group of a paper table: a dataset × method × codec setting, averaged over images.
@@ -32,7 +49,10 @@ pub struct BenchRow {
     pub scale: u32,
     pub codec: String,
     pub quality: Option<u8>,
+    /// Images averaged.
     pub images: usize,
+    /// Files of the dataset left out (unreadable, too small…); listed in `BenchReport::skipped`.
+    pub skipped: usize,
     pub psnr_y: f64,
     pub ssim_y: f64,
     pub psnr_rgb: f64,
@@ -59,7 +79,7 @@ pub struct BenchProgress {
 
 /// Image files directly inside `dir`, sorted by name so runs are reproducible.
 pub fn dataset_images(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), error: source })?;
     let mut images: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
@@ -77,48 +97,104 @@ pub fn dataset_images(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(images)
 }
 
-fn dataset_name(dir: &Path) -> String {
-    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string())
+/// A label per dataset folder: its name, or as many trailing path parts as it takes to tell
+/// folders of the same name apart (two `Set5`s must not share a table block).
+fn dataset_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
+    let absolute: Vec<PathBuf> = dirs.iter().map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone())).collect();
+    for (i, dir) in absolute.iter().enumerate() {
+        if absolute[..i].contains(dir) {
+            return Err(EngineError::InvalidArgument(format!("{}: this folder is given twice", dirs[i].display())));
+        }
+    }
+    let tail = |dir: &Path, parts: usize| -> String {
+        let names: Vec<String> = dir.components().rev().take(parts).map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        names.into_iter().rev().collect::<Vec<_>>().join("/")
+    };
+    Ok(absolute
+        .iter()
+        .map(|dir| {
+            let depth = dir.components().count();
+            (1..=depth)
+                .map(|parts| tail(dir, parts))
+                .find(|name| absolute.iter().filter(|other| *other != dir).all(|other| !other.ends_with(name)))
+                .unwrap_or_else(|| dir.display().to_string())
+        })
+        .collect())
 }
 
-pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress)) -> Result<Vec<BenchRow>> {
+/// Every method and codec setting on one image: all or nothing, so that one failing method
+/// cannot leave the image in some averages and not in others.
+fn bench_image(
+    path: &Path,
+    config: &BenchConfig,
+    runnable: &[(&Method, std::sync::Arc<dyn crate::rescaler::Rescaler>)],
+) -> Result<Vec<(crate::metrics::Metrics, f64)>> {
+    let loaded = load_image(path, &config.load)?;
+    let mut pipeline = Pipeline::new(loaded.rgb);
+    let mut results = Vec::with_capacity(runnable.len() * config.codecs.len());
+    for (method, rescaler) in runnable {
+        for codec in &config.codecs {
+            let out = pipeline.run(&method.key, rescaler.as_ref(), *codec, &config.options)?;
+            results.push((out.metrics, out.bits_per_pixel));
+        }
+    }
+    Ok(results)
+}
+
+pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress)) -> Result<BenchReport> {
     let runnable: Vec<_> = config
         .methods
         .iter()
         .map(|m| m.rescaler.clone().map(|r| (m, r)).map_err(|why| EngineError::InvalidArgument(format!("{}: {why}", m.label))))
         .collect::<Result<_>>()?;
+    let names = dataset_names(&config.datasets)?;
     let datasets: Vec<(String, Vec<PathBuf>)> =
-        config.datasets.iter().map(|d| Ok((dataset_name(d), dataset_images(d)?))).collect::<Result<_>>()?;
+        names.into_iter().zip(&config.datasets).map(|(name, d)| Ok((name, dataset_images(d)?))).collect::<Result<_>>()?;
     let total = datasets.iter().map(|(_, images)| images.len()).sum();
     let mut done = 0;
     let mut rows = Vec::new();
+    let mut skipped = Vec::new();
 
     for (name, images) in &datasets {
         // sums[method][codec] accumulates per-image metrics.
         let mut sums = vec![vec![Sums::default(); config.codecs.len()]; runnable.len()];
+        let mut used = 0;
+        let skipped_before = skipped.len();
         for path in images {
             progress(&BenchProgress { done, total, current: path.clone() });
-            let loaded = load_image(path, &config.load)?;
-            let mut pipeline = Pipeline::new(loaded.rgb);
-            for (m, (method, rescaler)) in runnable.iter().enumerate() {
-                for (c, codec) in config.codecs.iter().enumerate() {
-                    let out = pipeline.run(&method.key, rescaler.as_ref(), *codec, &config.options)?;
-                    sums[m][c].add(&out.metrics, out.bits_per_pixel);
+            done += 1;
+            match bench_image(path, config, &runnable) {
+                Ok(results) => {
+                    for (i, (metrics, bpp)) in results.iter().enumerate() {
+                        sums[i / config.codecs.len()][i % config.codecs.len()].add(metrics, *bpp);
+                    }
+                    used += 1;
+                }
+                Err(error) => {
+                    let error = with_file(error, path);
+                    if config.strict {
+                        return Err(error);
+                    }
+                    skipped.push(SkippedFile { dataset: name.clone(), path: path.clone(), reason: error.to_string() });
                 }
             }
-            done += 1;
         }
+        if used == 0 {
+            continue; // nothing to average; the skipped files say why
+        }
+        let skipped_here = skipped.len() - skipped_before;
         for (m, (method, rescaler)) in runnable.iter().enumerate() {
             for (c, codec) in config.codecs.iter().enumerate() {
                 let s = &sums[m][c];
-                let n = images.len() as f64;
+                let n = used as f64;
                 rows.push(BenchRow {
                     dataset: name.clone(),
                     method: method.label.clone(),
                     scale: rescaler.scale(),
                     codec: codec_family(codec).to_string(),
                     quality: codec.quality().map(|q| q.get()),
-                    images: images.len(),
+                    images: used,
+                    skipped: skipped_here,
                     psnr_y: s.psnr_y / n,
                     ssim_y: s.ssim_y / n,
                     psnr_rgb: s.psnr_rgb / n,
@@ -136,7 +212,15 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
         }
     }
     progress(&BenchProgress { done, total, current: PathBuf::new() });
-    Ok(rows)
+    Ok(BenchReport { rows, skipped })
+}
+
+/// Errors that do not say which file they concern get its path in front.
+fn with_file(error: EngineError, path: &Path) -> EngineError {
+    match error {
+        EngineError::Image { .. } | EngineError::ImageTooLarge { .. } | EngineError::Io { .. } | EngineError::Weights { .. } => error,
+        other => EngineError::Image { path: path.to_path_buf(), reason: other.to_string() },
+    }
 }
 
 /// (bpp, PSNR-Y) points of one method's rows of one dataset and codec, in quality order.
@@ -231,11 +315,16 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
         }
         let scale = in_set.first().map(|r| r.scale).unwrap_or(0);
         let images = in_set.first().map(|r| r.images).unwrap_or(0);
+        let skipped = in_set.first().map(|r| r.skipped).unwrap_or(0);
         let channel_name = match channel {
             Channel::Y => "Y",
             Channel::Rgb => "RGB",
         };
-        out.push_str(&format!("{dataset} ({images} images), x{scale}, PSNR (dB) / SSIM on {channel_name}\n"));
+        let skipped = match skipped {
+            0 => String::new(),
+            n => format!(", {n} file{} skipped", if n == 1 { "" } else { "s" }),
+        };
+        out.push_str(&format!("{dataset} ({images} images{skipped}), x{scale}, PSNR (dB) / SSIM on {channel_name}\n"));
         let headers: Vec<String> = settings
             .iter()
             .map(|(codec, q)| match q {
@@ -318,16 +407,17 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
 
 pub fn format_csv(rows: &[BenchRow]) -> String {
     let mut out =
-        String::from("dataset,method,scale,codec,quality,images,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,bd_psnr_db,bd_rate_percent\n");
+        String::from("dataset,method,scale,codec,quality,images,skipped,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,bd_psnr_db,bd_rate_percent\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{}\n",
+            "{},{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{}\n",
             csv_field(&r.dataset),
             csv_field(&r.method),
             r.scale,
             r.codec,
             r.quality.map(|q| q.to_string()).unwrap_or_default(),
             r.images,
+            r.skipped,
             r.psnr_y,
             r.ssim_y,
             r.psnr_rgb,

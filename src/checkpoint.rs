@@ -15,7 +15,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::VarBuilder;
 
-use crate::error::{EngineError, Result};
+use crate::error::{candle_message, EngineError, Result};
 use crate::nets::{Arch, Irn, IrnConfig, Net, Sain, SainConfig};
 
 /// How many problems an error message lists before summarising the rest.
@@ -220,15 +220,24 @@ impl CheckedTensors {
             Some(t) if !t.dtype().is_float() => {
                 format!("`{name}` has dtype {:?}, expected a floating-point type", t.dtype())
             }
-            Some(t) => {
-                drop(log);
-                return t.to_dtype(dtype)?.to_device(dev);
-            }
+            Some(t) => match count_non_finite(t)? {
+                0 => {
+                    drop(log);
+                    return t.to_dtype(dtype)?.to_device(dev);
+                }
+                bad => format!("`{name}` holds {bad} NaN or infinite values of {}", t.elem_count()),
+            },
         };
         log.problems.push(problem);
         let shape = shape.cloned().unwrap_or_else(|| Shape::from(()));
         Tensor::zeros(shape, dtype, dev)
     }
+}
+
+/// NaN or ±inf weights would run and print a PSNR for a black image; they are refused instead.
+fn count_non_finite(tensor: &Tensor) -> candle_core::Result<usize> {
+    let values = tensor.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    Ok(values.iter().filter(|v| !v.is_finite()).count())
 }
 
 impl SimpleBackend for CheckedTensors {
@@ -253,9 +262,21 @@ enum Format {
 /// Tells the format from the first bytes; a `.pth` is a zip archive, a safetensors file starts
 /// with the little-endian length of its JSON header.
 fn sniff(path: &Path) -> std::result::Result<Format, String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("weights file not found".to_string()),
+        Err(e) => return Err(format!("cannot open weights file: {}", crate::error::describe_io(&e))),
+        Ok(m) if !m.is_file() => {
+            // Opening a FIFO would block until someone writes to it.
+            return Err(crate::files::require_regular_file(path).err().map(|e| match e {
+                EngineError::Image { reason, .. } => reason,
+                other => other.to_string(),
+            }).unwrap_or_else(|| "not a regular file".to_string()));
+        }
+        Ok(_) => {}
+    }
     let mut file = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "weights file not found".to_string(),
-        _ => format!("cannot open weights file: {e}"),
+        _ => format!("cannot open weights file: {}", crate::error::describe_io(&e)),
     })?;
     let mut head = [0u8; 9];
     let mut filled = 0;
@@ -263,7 +284,7 @@ fn sniff(path: &Path) -> std::result::Result<Format, String> {
         match file.read(&mut head[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(e) => return Err(format!("cannot read weights file: {e}")),
+            Err(e) => return Err(format!("cannot read weights file: {}", crate::error::describe_io(&e))),
         }
     }
     let head = &head[..filled];
@@ -288,7 +309,7 @@ fn read_tensors(path: &Path) -> std::result::Result<HashMap<String, Tensor>, Str
     let raw = match sniff(path)? {
         Format::Pth => read_pth(path)?,
         Format::Safetensors => candle_core::safetensors::load(path, &Device::Cpu)
-            .map_err(|e| format!("corrupt safetensors file: {e}"))?,
+            .map_err(|e| format!("corrupt safetensors file: {}", candle_message(&e)))?,
     };
     if raw.is_empty() {
         return Err("holds no tensors (expected a state_dict of IRN or SAIN weights)".to_string());
@@ -304,7 +325,7 @@ fn read_tensors(path: &Path) -> std::result::Result<HashMap<String, Tensor>, Str
 }
 
 fn read_pth(path: &Path) -> std::result::Result<HashMap<String, Tensor>, String> {
-    let corrupt = |e: candle_core::Error| format!("corrupt or truncated PyTorch checkpoint: {e}");
+    let corrupt = |e: candle_core::Error| format!("corrupt or truncated PyTorch checkpoint: {}", candle_message(&e));
     // A bare state_dict first, then the wrappers training scripts commonly save.
     let mut pth = candle_core::pickle::PthTensors::new(path, None).map_err(corrupt)?;
     for key in ["state_dict", "params", "params_ema", "model"] {
@@ -321,7 +342,7 @@ fn read_pth(path: &Path) -> std::result::Result<HashMap<String, Tensor>, String>
     for name in names {
         let tensor = pth
             .get(&name)
-            .map_err(|e| format!("cannot read tensor `{name}`: {e}"))?
+            .map_err(|e| format!("cannot read tensor `{name}`: {}", candle_message(&e)))?
             .ok_or_else(|| format!("tensor `{name}` vanished while reading"))?;
         tensors.insert(name, tensor);
     }

@@ -8,6 +8,7 @@ use candle_core::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rescale_lab::bench::{self, BenchConfig, Channel};
 use rescale_lab::codec::{Codec, Quality};
+use rescale_lab::files;
 use rescale_lab::image_io::{self, LoadOptions, DEFAULT_MAX_MEGAPIXELS};
 use rescale_lab::methods::{self, Method, MethodKind};
 use rescale_lab::pipeline::{MethodOutput, Pipeline};
@@ -63,13 +64,13 @@ pub struct CommonArgs {
     #[arg(long, value_enum, default_value_t = CodecName::Jpeg)]
     pub codec: CodecName,
     /// Latent temperature of IRN/SAIN (0 = deterministic).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_temperature, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Seed of the latent draw.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Compute device for the networks: cpu, cuda, cuda:N or metal.
-    #[arg(long, default_value = "cpu")]
+    /// Compute device for the networks: cpu, cuda, cuda:N, metal or auto.
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: String,
     /// Weights for IRN (.pth or .safetensors); default: the shipped model for the scale.
     #[arg(long)]
@@ -78,7 +79,7 @@ pub struct CommonArgs {
     #[arg(long)]
     pub sain_weights: Option<PathBuf>,
     /// Largest image accepted, in megapixels.
-    #[arg(long, default_value_t = DEFAULT_MAX_MEGAPIXELS)]
+    #[arg(long, default_value_t = DEFAULT_MAX_MEGAPIXELS, value_parser = parse_megapixels, allow_negative_numbers = true)]
     pub max_megapixels: f64,
 }
 
@@ -87,8 +88,8 @@ pub struct RunArgs {
     /// The image to rescale.
     pub image: PathBuf,
     /// bicubic, irn or sain.
-    #[arg(long, default_value = "bicubic")]
-    pub method: String,
+    #[arg(long, default_value = "bicubic", value_parser = parse_method)]
+    pub method: MethodKind,
     /// Weights file for --method irn|sain (overrides --irn-weights/--sain-weights).
     #[arg(long)]
     pub weights: Option<PathBuf>,
@@ -114,8 +115,8 @@ pub struct BenchArgs {
     #[arg(long, num_args = 1.., required = true)]
     pub data: Vec<PathBuf>,
     /// Comma-separated methods: bicubic, irn, sain.
-    #[arg(long, default_value = "bicubic", value_delimiter = ',')]
-    pub methods: Vec<String>,
+    #[arg(long, default_value = "bicubic", value_delimiter = ',', value_parser = parse_method)]
+    pub methods: Vec<MethodKind>,
     /// Comma-separated qualities (ignored with --codec none).
     #[arg(long, default_value = "30,50,70,80,90", value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: Vec<u8>,
@@ -127,6 +128,9 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Stop at the first file that cannot be used, instead of skipping it and saying so.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -139,7 +143,7 @@ pub struct SpeedArgs {
     /// Weights files to time; default: every shipped model.
     #[arg(long, num_args = 1..)]
     pub weights: Vec<PathBuf>,
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: String,
     /// Timed runs per size (median reported); default 3 up to 256 px, 1 above.
     #[arg(long)]
@@ -165,7 +169,7 @@ pub struct ParityArgs {
     /// Folder of fixtures (NAME.pth + NAME_io.safetensors with hr, forward_out, lr, inverse_in,
     /// inverse_out and, for SAIN, inverse_lr).
     pub dir: PathBuf,
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, default_value = "cpu", value_parser = parse_device)]
     pub device: String,
     /// Absolute tolerance on each tensor's largest difference.
     #[arg(long, default_value_t = rescale_lab::parity::Tolerance::CPU.absolute)]
@@ -264,6 +268,34 @@ pub fn gui(args: GuiArgs) -> Result<()> {
     })
 }
 
+fn parse_method(text: &str) -> std::result::Result<MethodKind, String> {
+    MethodKind::parse(text).map_err(|_| format!("unknown method '{text}' (expected bicubic, irn or sain)"))
+}
+
+fn parse_device(text: &str) -> std::result::Result<String, String> {
+    rescale_lab::device::check_spec(text).map(|()| text.to_string())
+}
+
+fn parse_temperature(text: &str) -> std::result::Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!("expected a number ≥ 0 (0 = deterministic), got '{text}'")),
+    }
+}
+
+fn parse_megapixels(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(mp) if mp.is_finite() && mp > 0.0 => Ok(mp),
+        _ => Err(format!("expected a positive number of megapixels, got '{text}'")),
+    }
+}
+
+/// A mistake in the arguments that clap cannot see on its own (a combination of options);
+/// `main` exits with 2 for it, as for clap's own.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadArgument(pub String);
+
 fn parse_scale(text: &str) -> std::result::Result<u32, String> {
     match text {
         "2" => Ok(2),
@@ -354,47 +386,70 @@ fn select_device(spec: &str) -> Device {
 
 pub fn run(args: RunArgs) -> Result<()> {
     let common = &args.common;
-    let device = common.device();
-    let kind = MethodKind::parse(&args.method)?;
-    let method = common.method(kind, args.weights.as_deref(), &device)?;
-    let rescaler = method.rescaler.clone().map_err(anyhow::Error::msg)?;
+    let kind = args.method;
+    // Everything that can be checked is checked before the expensive work.
+    if kind == MethodKind::Bicubic {
+        if let Some(weights) = &args.weights {
+            return Err(BadArgument(format!(
+                "--weights {}: Bicubic has no weights; add --method irn or --method sain",
+                weights.display()
+            ))
+            .into());
+        }
+        for (flag, path) in [("--irn-weights", &common.irn_weights), ("--sain-weights", &common.sain_weights)] {
+            if let Some(path) = path {
+                eprintln!("warning: {flag} {} is not used by --method bicubic", path.display());
+            }
+        }
+    }
     let codec = common.codec_at(args.quality)?;
     let options = common.upscale_options()?;
+    let load = common.load_options()?;
+    if args.common.codec == CodecName::None && args.quality != 75 {
+        eprintln!("warning: --quality {} is not used with --codec none", args.quality);
+    }
 
-    let loaded = image_io::load_image(&args.image, &common.load_options()?)?;
+    let stem = args.image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+    let base = format!("{stem}_x{}_{}", common.scale, kind.label().to_ascii_lowercase());
+    let lr_path = args.out.join(format!("{base}_lr.png"));
+    let compressed_path = args.out.join(format!("{base}_lr_{}.{}", codec.label(), codec.extension()));
+    let sr_path = args.out.join(format!("{base}_{}_sr.png", codec.label()));
+    // The LR does not depend on the codec setting: an earlier run's identical LR is kept as it
+    // is, so only a different one (other weights) is refused, when it is known.
+    files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force, |_| false)?;
+    files::require_regular_file(&args.image)?;
+
+    let device = common.device();
+    let method = common.method(kind, args.weights.as_deref(), &device)?;
+    let rescaler = method.rescaler.clone().map_err(anyhow::Error::msg)?;
+    let loaded = image_io::load_image(&args.image, &load)?;
     for warning in &loaded.warnings {
         eprintln!("warning: {}: {warning}", args.image.display());
     }
     let mut pipeline = Pipeline::new(loaded.rgb);
-    let (_, crop) = pipeline.hr(common.scale)?;
+    let (_, crop) = pipeline.hr(common.scale).with_context(|| args.image.display().to_string())?;
     if crop.changed() {
         eprintln!(
             "note: cropped {}x{} to {}x{} (a multiple of the scale, as the papers do)",
             crop.original.0, crop.original.1, crop.cropped.0, crop.cropped.1
         );
     }
-    let output = pipeline.run(&method.key, rescaler.as_ref(), codec, &options)?;
+    let output = with_tile_progress(|| pipeline.run(&method.key, rescaler.as_ref(), codec, &options))
+        .with_context(|| args.image.display().to_string())?;
 
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create the output folder", args.out.display()))?;
-    let stem = args.image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-    let base = format!("{stem}_x{}_{}", common.scale, args.method.to_ascii_lowercase());
     let files = [
-        (args.out.join(format!("{base}_lr.png")), png_bytes(&output.lr)?),
-        (args.out.join(format!("{base}_lr_{}.{}", codec.label(), codec.extension())), output.compressed.bytes.clone()),
-        (args.out.join(format!("{base}_{}_sr.png", codec.label())), png_bytes(&output.reconstruction)?),
+        (lr_path, png_bytes(&output.lr)?),
+        (compressed_path, output.compressed.bytes.clone()),
+        (sr_path, png_bytes(&output.reconstruction)?),
     ];
-    if !args.force {
-        if let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
-            bail!("{}: already exists; pass --force to replace it", path.display());
-        }
-    }
-    for (path, bytes) in &files {
-        std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-    }
+    let written = files::write_outputs(&files, args.force)?;
+    let written: Vec<(&Path, files::Written)> = files.iter().map(|(p, _)| p.as_path()).zip(written).collect();
 
     if args.json {
+        // Paths go out lossily: JSON strings are UTF-8, file names need not be.
+        let lossy = |p: &Path| p.to_string_lossy().into_owned();
         let report = serde_json::json!({
-            "image": args.image,
+            "image": lossy(&args.image),
             "method": output.method,
             "scale": output.scale,
             "codec": codec.label(),
@@ -402,13 +457,44 @@ pub fn run(args: RunArgs) -> Result<()> {
             "bpp": output.bits_per_pixel,
             "metrics": output.metrics,
             "timings_ms": timings_ms(&output),
-            "files": files.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "files": written.iter().map(|(p, _)| lossy(p)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_run_report(&output, &files.iter().map(|(p, _)| p.as_path()).collect::<Vec<_>>());
+        print_run_report(&output, &written);
     }
     Ok(())
+}
+
+/// Runs `work` with a progress bar of the networks' tiles that appears only once the work has
+/// taken more than a moment, so fast runs print nothing extra.
+fn with_tile_progress<R>(work: impl FnOnce() -> R) -> R {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    const SHOW_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>9} {bar:30} {pos}/{len} tiles  {elapsed} so far, about {eta} left")
+            .expect("static template"),
+    );
+    let (shown, start) = (bar.clone(), Instant::now());
+    let mut pass = 0;
+    let result = rescale_lab::progress::with_reporter(
+        move |p| {
+            if p.done == 0 {
+                pass += 1;
+                shown.reset();
+                shown.set_length(p.total as u64);
+                shown.set_message(if pass == 1 { "downscale" } else { "upscale" });
+            }
+            shown.set_position(p.done as u64);
+            if shown.is_hidden() && start.elapsed() > SHOW_AFTER {
+                shown.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        },
+        work,
+    );
+    bar.finish_and_clear();
+    result
 }
 
 fn png_bytes(image: &image::RgbImage) -> Result<Vec<u8>> {
@@ -427,7 +513,7 @@ fn timings_ms(output: &MethodOutput) -> serde_json::Value {
     })
 }
 
-fn print_run_report(output: &MethodOutput, files: &[&Path]) {
+fn print_run_report(output: &MethodOutput, files: &[(&Path, files::Written)]) {
     let m = &output.metrics;
     println!("method      {} x{}", output.method, output.scale);
     println!("codec       {} ({} bytes, {:.4} bpp)", output.codec.label(), output.compressed_bytes(), output.bits_per_pixel);
@@ -443,25 +529,27 @@ fn print_run_report(output: &MethodOutput, files: &[&Path]) {
         t.upscale.as_secs_f64() * 1e3,
         t.metrics.as_secs_f64() * 1e3
     );
-    for file in files {
-        println!("wrote       {}", file.display());
+    for (file, written) in files {
+        let verb = match written {
+            files::Written::Created => "wrote      ",
+            files::Written::Replaced => "replaced   ",
+            files::Written::Unchanged => "unchanged  ",
+        };
+        println!("{verb} {}", file.display());
     }
 }
 
 pub fn bench(args: BenchArgs) -> Result<()> {
     let common = &args.common;
     let device = common.device();
-    let methods = args
-        .methods
-        .iter()
-        .map(|name| common.method(MethodKind::parse(name)?, None, &device))
-        .collect::<Result<Vec<_>>>()?;
+    let methods = args.methods.iter().map(|&kind| common.method(kind, None, &device)).collect::<Result<Vec<_>>>()?;
     let config = BenchConfig {
         datasets: args.data.clone(),
         codecs: common.codecs(&args.quality)?,
         methods,
         options: common.upscale_options()?,
         load: common.load_options()?,
+        strict: args.strict,
     };
     let bar = (!args.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);
@@ -472,7 +560,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         bar
     });
     let start = Instant::now();
-    let rows = bench::run_bench(&config, |p| {
+    let report = bench::run_bench(&config, |p| {
         if let Some(bar) = &bar {
             bar.set_length(p.total as u64);
             bar.set_position(p.done as u64);
@@ -483,6 +571,20 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         bar.finish_and_clear();
         eprintln!("benchmarked in {:.1} s", start.elapsed().as_secs_f64());
     }
+    for skip in &report.skipped {
+        eprintln!("skipped: {}", skip.reason);
+    }
+    if report.rows.is_empty() {
+        bail!("no image could be used ({} skipped, reasons above)", report.skipped.len());
+    }
+    if !report.skipped.is_empty() {
+        eprintln!(
+            "note: {} file{} skipped and left out of the averages (--strict makes this an error)",
+            report.skipped.len(),
+            if report.skipped.len() == 1 { "" } else { "s" }
+        );
+    }
+    let rows = report.rows;
     match args.format {
         OutputFormat::Table => print!("{}", bench::format_table(&rows, if args.rgb { Channel::Rgb } else { Channel::Y })),
         OutputFormat::Csv => print!("{}", bench::format_csv(&rows)),

@@ -106,6 +106,13 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage> {
     jpeg::decode(bytes)
 }
 
+/// Runs libjpeg over a whole JPEG file and reports the first sign of damaged data (bad Huffman
+/// code, lost marker, premature end…) that a lenient decoder would silently paint over. Works
+/// for every colour space libjpeg reads (grey, YCbCr, CMYK), holding one row at a time.
+pub fn check_jpeg_data(bytes: &[u8]) -> Result<()> {
+    jpeg::check_data(bytes)
+}
+
 /// Decodes a lossy or lossless WebP as Pillow (libwebp) does.
 pub fn decode_webp(bytes: &[u8]) -> Result<RgbImage> {
     webp::decode(bytes)
@@ -383,6 +390,34 @@ mod jpeg {
                 ffi::jpeg_finish_compress(cinfo);
             }
             Ok(compressor.take_bytes())
+        })
+    }
+
+    pub(super) fn check_data(bytes: &[u8]) -> Result<()> {
+        let byte_count = c_ulong::try_from(bytes.len()).map_err(|_| codec_error(CODEC, "file too large"))?;
+        guarded(|| {
+            let mut decompressor = Decompressor::new();
+            let cinfo = &mut *decompressor.cinfo;
+            // SAFETY: as in `decode`; one row buffer of `output_width × output_components`
+            // bytes is handed to libjpeg per call, and it writes one row at most.
+            unsafe {
+                ffi::jpeg_mem_src(cinfo, bytes.as_ptr(), byte_count);
+                ffi::jpeg_read_header(cinfo, 1);
+                // Only the entropy-coded data is being checked: no upsampling or colour work.
+                cinfo.do_fancy_upsampling = 0;
+                cinfo.dct_method = ffi::J_DCT_METHOD::JDCT_IFAST;
+                ffi::jpeg_start_decompress(cinfo);
+                let row_bytes = cinfo.output_width as usize * cinfo.output_components.max(1) as usize;
+                let mut row = vec![0u8; row_bytes];
+                let mut rows: [ffi::JSAMPROW_MUT; 1] = [row.as_mut_ptr()];
+                while cinfo.output_scanline < cinfo.output_height {
+                    if ffi::jpeg_read_scanlines(cinfo, rows.as_mut_ptr(), 1) == 0 {
+                        return Err(codec_error(CODEC, "decoder returned no scanlines"));
+                    }
+                }
+                ffi::jpeg_finish_decompress(cinfo);
+            }
+            Ok(())
         })
     }
 

@@ -41,6 +41,21 @@ pub fn select_device(spec: &str) -> (Device, Option<String>) {
     }
 }
 
+/// Checks the syntax of a device name without opening anything, for argument parsers: a
+/// misspelt name is the user's mistake, an absent GPU is the machine's (and falls back).
+pub fn check_spec(spec: &str) -> Result<(), String> {
+    let spec = spec.trim().to_ascii_lowercase();
+    let (kind, ordinal) = spec.split_once(':').map_or((spec.as_str(), None), |(k, n)| (k, Some(n)));
+    let known = matches!(kind, "cpu" | "cuda" | "gpu" | "metal" | "auto");
+    match ordinal {
+        _ if !known => Err(format!("unknown device '{kind}' (expected cpu, cuda, cuda:N, metal or auto)")),
+        Some(n) if n.parse::<usize>().is_err() || kind == "cpu" => {
+            Err(format!("invalid device '{spec}' (expected cpu, cuda, cuda:N, metal or auto)"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A short human name: "CPU", "CUDA:0", "Metal".
 pub fn device_name(device: &Device) -> String {
     match device.location() {

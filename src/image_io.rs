@@ -52,8 +52,8 @@ pub struct LoadedImage {
 
 /// Reads PNG, JPEG, WebP, BMP, TIFF or GIF (first frame) from a file.
 pub fn load_image(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
-    let io_error = |source| EngineError::Io { path: path.to_path_buf(), source };
-    let file = File::open(path).map_err(io_error)?;
+    crate::files::require_regular_file(path)?;
+    let file = File::open(path).map_err(|error| EngineError::io(path, error))?;
     let mut reader = BufReader::new(file);
     decode(&mut reader, path, options)
 }
@@ -66,7 +66,7 @@ pub fn load_image_from_bytes(bytes: &[u8], name: &Path, options: &LoadOptions) -
 
 /// Writes an 8-bit RGB PNG. Overwrites: callers decide whether that is allowed.
 pub fn save_png(image: &RgbImage, path: &Path) -> Result<()> {
-    let io_error = |source| EngineError::Io { path: path.to_path_buf(), source };
+    let io_error = |source| EngineError::Io { path: path.to_path_buf(), error: source };
     let file = File::create(path).map_err(io_error)?;
     let mut writer = std::io::BufWriter::new(file);
     PngEncoder::new(&mut writer)
@@ -147,7 +147,7 @@ fn describe_decode_error(path: &Path, format: ImageFormat, limit_mp: f64, error:
         ImageError::IoError(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
             image_error(path, format!("truncated or corrupt {name}: the file ends too early"))
         }
-        ImageError::IoError(source) => EngineError::Io { path: path.to_path_buf(), source },
+        ImageError::IoError(source) => EngineError::Io { path: path.to_path_buf(), error: source },
         ImageError::Decoding(error) => {
             let detail = match std::error::Error::source(&error) {
                 Some(underlying) => underlying.to_string(),
@@ -219,7 +219,7 @@ fn decoder_limits(max_megapixels: f64) -> Limits {
 }
 
 fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
-    let io_error = |source| EngineError::Io { path: path.to_path_buf(), source };
+    let io_error = |source| EngineError::Io { path: path.to_path_buf(), error: source };
     if !(options.max_megapixels > 0.0) {
         return Err(EngineError::InvalidArgument(format!(
             "the megapixel limit must be positive, got {}",
@@ -227,17 +227,19 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
         )));
     }
 
-    let mut header = Vec::with_capacity(16);
-    reader.by_ref().take(16).read_to_end(&mut header).map_err(io_error)?;
+    let mut header = Vec::with_capacity(32);
+    reader.by_ref().take(32).read_to_end(&mut header).map_err(io_error)?;
     reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
     let format = detect_format(&header, path)?;
-    if format == ImageFormat::Jpeg {
-        let complete = jpeg_reaches_end_marker(&mut *reader).map_err(io_error)?;
+    // JPEG: the whole file, for libjpeg's check of the entropy-coded data once the size is known.
+    let jpeg_bytes = if format == ImageFormat::Jpeg {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(io_error)?;
         reader.seek(SeekFrom::Start(0)).map_err(io_error)?;
-        if !complete {
-            return Err(image_error(path, "truncated or corrupt JPEG: the file ends before its end-of-image marker"));
-        }
-    }
+        Some(bytes)
+    } else {
+        None
+    };
     let limits = decoder_limits(options.max_megapixels);
 
     let mut image_reader = ImageReader::with_format(&mut *reader, format);
@@ -262,12 +264,26 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
         });
     }
 
+    if let Some(bytes) = &jpeg_bytes {
+        check_jpeg(bytes, path)?;
+    }
+
     let mut warnings = Vec::new();
-    // A broken EXIF block should not make an otherwise fine photo unreadable.
-    let orientation = decoder.orientation().unwrap_or_else(|_| {
-        warnings.push("EXIF metadata is unreadable; orientation ignored".to_string());
-        Orientation::NoTransforms
-    });
+    // A broken EXIF block should not make an otherwise fine photo unreadable, but the user is
+    // told that its orientation could not be applied.
+    let exif_problem = match decoder.exif_metadata() {
+        Ok(Some(chunk)) => exif_problem(&chunk),
+        Ok(None) => None,
+        Err(_) => Some("it cannot be parsed".to_string()),
+    };
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    if let Some(problem) = exif_problem {
+        warnings.push(format!("EXIF metadata is unreadable ({problem}); its orientation, if any, is not applied"));
+    }
+    if format == ImageFormat::WebP && webp_is_animated(&header) {
+        warnings.push("animated WebP: only the first frame is used".to_string());
+    }
+
     let mut image = DynamicImage::from_decoder(decoder)
         .map_err(|error| describe_decode_error(path, format, options.max_megapixels, error))?;
     if orientation != Orientation::NoTransforms {
@@ -278,9 +294,36 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
     if format == ImageFormat::Gif && gif_is_animated(reader, &limits) {
         warnings.push("animated GIF: only the first frame is used".to_string());
     }
+    if format == ImageFormat::Tiff && tiff_has_more_pages(reader) {
+        warnings.push("multi-page TIFF: only the first page is used".to_string());
+    }
 
     let rgb = into_rgb8(image, &mut warnings);
     Ok(LoadedImage { path: path.to_path_buf(), rgb, warnings })
+}
+
+/// The image crate's JPEG decoder is lenient: a truncated file, or one whose middle is
+/// damaged, decodes "successfully" with the missing part filled in with guesses, and a
+/// comparison on such pixels would print plausible numbers for garbage. libjpeg reads the
+/// entropy-coded data strictly and says what is wrong.
+fn check_jpeg(bytes: &[u8], path: &Path) -> Result<()> {
+    let complete = jpeg_reaches_end_marker(&mut Cursor::new(bytes)).unwrap_or(false);
+    let ends_with_eoi = bytes.ends_with(&[0xFF, 0xD9]);
+    match crate::codec::check_jpeg_data(bytes) {
+        Err(_) | Ok(()) if !complete && !ends_with_eoi => {
+            Err(image_error(path, "truncated or corrupt JPEG: the file ends before its end-of-image marker"))
+        }
+        Err(error) => {
+            let detail = match error {
+                EngineError::Codec { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            let detail = detail.strip_prefix("Corrupt JPEG data: ").unwrap_or(&detail);
+            Err(image_error(path, format!("corrupt JPEG data ({detail}); re-save or re-export the original")))
+        }
+        Ok(()) if !complete => Err(image_error(path, "corrupt JPEG: its marker structure is broken")),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Walks the JPEG marker structure up to the end-of-image marker. Needed because the image
@@ -323,6 +366,78 @@ fn jpeg_reaches_end_marker<R: BufRead>(reader: &mut R) -> std::io::Result<bool> 
             }
         }
     }
+}
+
+/// Why an EXIF block (a TIFF structure) cannot be read, or None when its first directory and
+/// orientation entry are sound. The image crate treats a broken block as "no orientation".
+fn exif_problem(chunk: &[u8]) -> Option<String> {
+    let little = match chunk.get(..4)? {
+        [0x49, 0x49, 42, 0] => true,
+        [0x4D, 0x4D, 0, 42] => false,
+        _ if chunk.len() < 8 => return Some("the block is too short".into()),
+        _ => return Some("it does not start with a TIFF header".into()),
+    };
+    let u16_at = |i: usize| chunk.get(i..i + 2).map(|b| if little { u16::from_le_bytes([b[0], b[1]]) } else { u16::from_be_bytes([b[0], b[1]]) });
+    let u32_at = |i: usize| {
+        chunk.get(i..i + 4).map(|b| {
+            let b = [b[0], b[1], b[2], b[3]];
+            if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        })
+    };
+    let Some(ifd) = u32_at(4).map(|o| o as usize) else { return Some("the block is too short".into()) };
+    let Some(count) = u16_at(ifd).map(usize::from) else {
+        return Some("its first directory lies outside the block".into());
+    };
+    if ifd + 2 + count * 12 > chunk.len() {
+        return Some("its first directory is cut short".into());
+    }
+    for entry in (0..count).map(|i| ifd + 2 + i * 12) {
+        if u16_at(entry) == Some(0x0112) {
+            let value = u16_at(entry + 8).unwrap_or(0);
+            if u16_at(entry + 2) != Some(3) || !(1..=8).contains(&value) {
+                return Some(format!("its orientation entry is invalid ({value})"));
+            }
+        }
+    }
+    None
+}
+
+/// The VP8X header's animation flag (byte 20, bit 1).
+fn webp_is_animated(header: &[u8]) -> bool {
+    header.len() > 20 && &header[12..16] == b"VP8X" && header[20] & 0x02 != 0
+}
+
+/// True when the TIFF's first directory links to a second one. Any failure reads as "one page".
+fn tiff_has_more_pages<R: BufRead + Seek>(reader: &mut R) -> bool {
+    let mut read = |at: u64, len: usize| -> Option<Vec<u8>> {
+        reader.seek(SeekFrom::Start(at)).ok()?;
+        let mut buffer = vec![0; len];
+        reader.read_exact(&mut buffer).ok()?;
+        Some(buffer)
+    };
+    let mut check = || -> Option<bool> {
+        let header = read(0, 16)?;
+        let little = &header[..2] == b"II";
+        let int = |b: &[u8]| -> u64 {
+            let mut bytes = [0u8; 8];
+            if little {
+                bytes[..b.len()].copy_from_slice(b);
+                u64::from_le_bytes(bytes)
+            } else {
+                bytes[8 - b.len()..].copy_from_slice(b);
+                u64::from_be_bytes(bytes)
+            }
+        };
+        let big_tiff = int(&header[2..4]) == 43;
+        let (offset, count_len, entry_len, next_len) =
+            if big_tiff { (int(&header[8..16]), 8, 20, 8) } else { (int(&header[4..8]), 2, 12, 4) };
+        let count = int(&read(offset, count_len)?);
+        let next_at = offset.checked_add(count_len as u64)?.checked_add(count.checked_mul(entry_len)?)?;
+        Some(int(&read(next_at, next_len)?) != 0)
+    };
+    let more = check().unwrap_or(false);
+    let _ = reader.seek(SeekFrom::Start(0));
+    more
 }
 
 /// True when the GIF has a second frame. Any failure reads as "not animated": the first frame

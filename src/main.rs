@@ -16,7 +16,9 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            std::process::ExitCode::from(1)
+            // 2 for a mistake in the arguments, as clap itself exits for the ones it finds.
+            let bad_argument = error.downcast_ref::<cli::BadArgument>().is_some();
+            std::process::ExitCode::from(if bad_argument { 2 } else { 1 })
         }
     }
 }

@@ -23,6 +23,11 @@ pub struct Metrics {
     pub ssim_rgb: f64,
 }
 
+/// The smallest side both images may have for every metric to be defined with `border`.
+pub fn min_measurable_side(border: u32) -> u32 {
+    2 * border + SSIM_WINDOW as u32
+}
+
 /// All four metrics of `distorted` against `reference`, `border` pixels removed from every side.
 /// Both images must have the same size; otherwise every field is NaN (see `try_evaluate`).
 pub fn evaluate(reference: &RgbImage, distorted: &RgbImage, border: u32) -> Metrics {

@@ -106,11 +106,11 @@ pub fn discover(dir: &Path) -> Result<Vec<ShippedModel>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(EngineError::Io { path: dir.to_path_buf(), source }),
+        Err(source) => return Err(EngineError::Io { path: dir.to_path_buf(), error: source }),
     };
     let mut models = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|source| EngineError::Io { path: dir.to_path_buf(), source })?.path();
+        let path = entry.map_err(|source| EngineError::Io { path: dir.to_path_buf(), error: source })?.path();
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
@@ -118,7 +118,7 @@ pub fn discover(dir: &Path) -> Result<Vec<ShippedModel>> {
         if !weights.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| EngineError::Io { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| EngineError::Io { path: path.clone(), error: source })?;
         let manifest: ModelManifest = serde_json::from_str(&text).map_err(|e| EngineError::Weights {
             path: path.clone(),
             reason: format!("invalid model manifest: {e}"),

@@ -42,10 +42,10 @@ pub struct TensorParity {
 
 /// The fixtures in `dir`: every `NAME_io.safetensors` with a `NAME.pth` or `NAME.safetensors`.
 pub fn fixtures(dir: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>> {
-    let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), error: source })?;
     let mut found = Vec::new();
     for entry in entries {
-        let io = entry.map_err(|source| EngineError::Io { path: dir.to_path_buf(), source })?.path();
+        let io = entry.map_err(|source| EngineError::Io { path: dir.to_path_buf(), error: source })?.path();
         let Some(name) = io.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix("_io.safetensors")) else {
             continue;
         };

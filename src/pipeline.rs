@@ -114,6 +114,11 @@ impl Pipeline {
         }
         let original = &self.original;
         let (hr, crop) = self.hr_by_scale.entry(scale).or_insert_with(|| modcrop(original, scale));
+        // Refused up front: a NaN SSIM would poison every average it enters.
+        let min = metrics::min_measurable_side(scale);
+        if hr.width() < min || hr.height() < min {
+            return Err(EngineError::TooSmallToMeasure { width: w, height: h, scale, min });
+        }
         Ok((hr, *crop))
     }
 
@@ -136,7 +141,9 @@ impl Pipeline {
         let lr_key = (method_key.to_string(), scale);
         if !self.lr_cache.contains_key(&lr_key) {
             let start = Instant::now();
-            let lr = to_u8(&rescaler.downscale(&to_f32(hr))?);
+            let lr = rescaler.downscale(&to_f32(hr))?;
+            ensure_finite(&lr, rescaler.name(), "downscale")?;
+            let lr = to_u8(&lr);
             self.lr_cache.insert(lr_key.clone(), (lr, start.elapsed()));
             stages_run.downscale = true;
         }
@@ -158,7 +165,9 @@ impl Pipeline {
             (method_key.to_string(), scale, codec, options.seed, options.temperature.to_bits());
         if !self.upscale_cache.contains_key(&upscale_key) {
             let start = Instant::now();
-            let reconstruction = to_u8(&rescaler.upscale(&to_f32(&compressed.decoded), options)?);
+            let reconstruction = rescaler.upscale(&to_f32(&compressed.decoded), options)?;
+            ensure_finite(&reconstruction, rescaler.name(), "upscale")?;
+            let reconstruction = to_u8(&reconstruction);
             if reconstruction.dimensions() != hr.dimensions() {
                 return Err(EngineError::Model(format!(
                     "{} returned {}x{} for a {}x{} reference",
@@ -202,6 +211,16 @@ impl Pipeline {
         self.codec_cache.retain(|k, _| k.0 != method_key);
         self.upscale_cache.retain(|k, _| k.0 != method_key);
     }
+}
+
+/// Rounding to 8 bits would turn NaN into black and print a PSNR as if it were real.
+fn ensure_finite(image: &image::Rgb32FImage, method: &str, stage: &str) -> Result<()> {
+    use rayon::prelude::*;
+    let count = image.as_raw().par_iter().filter(|v| !v.is_finite()).count();
+    if count > 0 {
+        return Err(EngineError::NonFinite { stage: format!("{method}'s {stage}"), count });
+    }
+    Ok(())
 }
 
 /// The caches only need to hold the recent working set; dropping an arbitrary entry when full

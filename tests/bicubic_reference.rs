@@ -46,8 +46,9 @@ fn check(datasets: &[&str], scale: u32, codecs: Vec<Codec>, reference: &Referenc
         methods: vec![Method::bicubic(scale)],
         options: Default::default(),
         load: Default::default(),
+        strict: true,
     };
-    let rows = run_bench(&config, |_| {}).unwrap();
+    let rows = run_bench(&config, |_| {}).unwrap().rows;
     for row in &rows {
         let key = (row.dataset.clone(), scale, row.codec.clone(), row.quality);
         let (psnr_y, ssim_y, psnr_rgb, bpp) = reference[&key];

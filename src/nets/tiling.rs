@@ -96,12 +96,15 @@ where
     if rows <= tile && cols <= tile {
         return f(input);
     }
+    let (row_spans, col_spans) = (spans(rows, tile), spans(cols, tile));
+    let total = row_spans.len() * col_spans.len();
+    crate::progress::report(0, total);
     let mut bands = Vec::new();
-    for &(y0, y1) in &spans(rows, tile) {
+    for &(y0, y1) in &row_spans {
         let (hy0, hy1) = (y0.saturating_sub(halo), (y1 + halo).min(rows));
         let band = input.narrow(2, hy0 * in_px, (hy1 - hy0) * in_px)?;
         let mut pieces = Vec::new();
-        for &(x0, x1) in &spans(cols, tile) {
+        for &(x0, x1) in &col_spans {
             let (hx0, hx1) = (x0.saturating_sub(halo), (x1 + halo).min(cols));
             let piece = band.narrow(3, hx0 * in_px, (hx1 - hx0) * in_px)?.contiguous()?;
             let out = f(&piece)?;
@@ -113,6 +116,7 @@ where
                 .narrow(2, (y0 - hy0) * out_px, (y1 - y0) * out_px)?
                 .narrow(3, (x0 - hx0) * out_px, (x1 - x0) * out_px)?;
             pieces.push(core);
+            crate::progress::report(bands.len() * col_spans.len() + pieces.len(), total);
         }
         bands.push(Tensor::cat(&pieces, 3)?);
     }

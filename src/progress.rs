@@ -1,0 +1,60 @@
+//! Progress of long network passes, reported tile by tile.
+//!
+//! The tile loop (`nets::tiling`) runs on the caller's thread, so a reporter installed for the
+//! duration of a call on that thread sees every tile of every pass the call makes, without a
+//! callback threaded through the `Rescaler` trait. Calls on other threads are unaffected.
+
+use std::cell::RefCell;
+
+/// One network pass over an image: `done` of `total` tiles finished (0 when a pass starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TileProgress {
+    pub done: usize,
+    pub total: usize,
+}
+
+type Reporter<'a> = Box<dyn FnMut(TileProgress) + 'a>;
+
+thread_local! {
+    static REPORTER: RefCell<Option<Reporter<'static>>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with `reporter` receiving the tile progress of the passes it makes.
+pub fn with_reporter<R>(reporter: impl FnMut(TileProgress) + 'static, work: impl FnOnce() -> R) -> R {
+    let previous = REPORTER.with(|slot| slot.borrow_mut().replace(Box::new(reporter)));
+    // Restored even if `work` panics, so a later call on this thread reports to the right place.
+    struct Restore(Option<Reporter<'static>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            REPORTER.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    work()
+}
+
+pub(crate) fn report(done: usize, total: usize) {
+    REPORTER.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            if let Some(reporter) = slot.as_mut() {
+                reporter(TileProgress { done, total });
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn reports_reach_the_installed_reporter_only_during_the_call() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        with_reporter(move |p| sink.lock().unwrap().push(p), || report(1, 4));
+        report(2, 4);
+        assert_eq!(*seen.lock().unwrap(), vec![TileProgress { done: 1, total: 4 }]);
+    }
+}

@@ -1,0 +1,6 @@
+//! Any bytes as a PyTorch checkpoint (zip + pickle): a clear error or a network, never a panic.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+    rescale_lab::fuzzing::load_weights(bytes, "pth");
+});
