@@ -459,3 +459,103 @@ fn modcrop_keeps_top_left_multiple_of_scale() {
     let (unscaled, _) = modcrop(&image, 0);
     assert_eq!(unscaled, image);
 }
+
+#[test]
+fn broken_exif_is_a_warning_not_silence() {
+    let dir = TempDir::new().unwrap();
+    let jpeg = encode(&DynamicImage::ImageRgb8(test_pattern(32, 16)), ImageFormat::Jpeg);
+    let good = with_exif_orientation(&jpeg, 1);
+    // The same block with its first directory pointed past its end, and with orientation 9.
+    let exif_at = good.windows(6).position(|w| w == b"Exif\x00\x00").unwrap() + 6;
+    let mut outside = good.clone();
+    outside[exif_at + 4..exif_at + 8].copy_from_slice(&0x1000u32.to_be_bytes());
+    let mut invalid = good.clone();
+    invalid[exif_at + 8 + 2 + 8..exif_at + 8 + 2 + 10].copy_from_slice(&9u16.to_be_bytes());
+    assert!(load(&write(&dir, "good.jpg", &good)).unwrap().warnings.is_empty());
+    for (name, bytes, reason) in [("outside.jpg", &outside, "outside the block"), ("invalid.jpg", &invalid, "orientation entry is invalid (9)")] {
+        let loaded = load(&write(&dir, name, bytes)).unwrap();
+        assert_eq!(loaded.rgb.dimensions(), (32, 16), "not rotated");
+        assert!(loaded.warnings.iter().any(|w| w.contains("EXIF metadata is unreadable") && w.contains(reason)), "{name}: {:?}", loaded.warnings);
+    }
+}
+
+#[test]
+fn multi_page_tiff_warns_that_only_the_first_page_is_used() {
+    use tiff::encoder::{colortype, TiffEncoder};
+    let dir = TempDir::new().unwrap();
+    let (first, second) = (test_pattern(20, 12), RgbImage::from_pixel(20, 12, Rgb([9, 9, 9])));
+    let tiff = |pages: &[&RgbImage]| {
+        let mut bytes = Cursor::new(Vec::new());
+        let mut encoder = TiffEncoder::new(&mut bytes).unwrap();
+        for page in pages {
+            encoder.write_image::<colortype::RGB8>(20, 12, page.as_raw()).unwrap();
+        }
+        drop(encoder);
+        bytes.into_inner()
+    };
+    let one_page = tiff(&[&first]);
+    let loaded = load(&write(&dir, "pages.tif", &tiff(&[&first, &second]))).unwrap();
+    assert_eq!(loaded.rgb, first);
+    assert!(loaded.warnings.iter().any(|w| w.contains("multi-page TIFF")), "{:?}", loaded.warnings);
+    assert!(load(&write(&dir, "one.tif", &one_page)).unwrap().warnings.is_empty());
+}
+
+/// A RIFF chunk: tag, little-endian size, data, padding to an even size.
+fn riff_chunk(tag: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = tag.to_vec();
+    chunk.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    chunk.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        chunk.push(0);
+    }
+    chunk
+}
+
+/// An animated WebP of the given frames (all the same size), each a lossless VP8L bitstream.
+fn animated_webp(frames: &[RgbImage]) -> Vec<u8> {
+    let (width, height) = frames[0].dimensions();
+    let u24 = |v: u32| v.to_le_bytes()[..3].to_vec();
+    let mut vp8x = vec![0x02, 0, 0, 0]; // animation flag
+    vp8x.extend(u24(width - 1));
+    vp8x.extend(u24(height - 1));
+    let mut body = b"WEBP".to_vec();
+    body.extend(riff_chunk(b"VP8X", &vp8x));
+    body.extend(riff_chunk(b"ANIM", &[0, 0, 0, 0, 0, 0]));
+    for frame in frames {
+        let still = encode(&DynamicImage::ImageRgb8(frame.clone()), ImageFormat::WebP);
+        let vp8l_at = still.windows(4).position(|w| w == b"VP8L").unwrap();
+        let size = u32::from_le_bytes(still[vp8l_at + 4..vp8l_at + 8].try_into().unwrap()) as usize;
+        let mut anmf = [u24(0), u24(0), u24(width - 1), u24(height - 1), u24(100)].concat();
+        anmf.push(0);
+        anmf.extend(riff_chunk(b"VP8L", &still[vp8l_at + 8..vp8l_at + 8 + size]));
+        body.extend(riff_chunk(b"ANMF", &anmf));
+    }
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend(body);
+    file
+}
+
+#[test]
+fn animated_webp_loads_the_first_frame_and_says_so() {
+    let dir = TempDir::new().unwrap();
+    let (first, second) = (test_pattern(18, 10), RgbImage::from_pixel(18, 10, Rgb([200, 10, 10])));
+    let loaded = load(&write(&dir, "moving.webp", &animated_webp(&[first.clone(), second]))).unwrap();
+    // The animation path composites the frame onto the canvas, which may round by one level.
+    assert_eq!(loaded.rgb.dimensions(), first.dimensions());
+    let worst = loaded.rgb.as_raw().iter().zip(first.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+    assert!(worst <= 1, "the first frame, not the second: max difference {worst}");
+    assert!(loaded.warnings.iter().any(|w| w.contains("animated WebP") && w.contains("first frame")), "{:?}", loaded.warnings);
+    let still = encode(&DynamicImage::ImageRgb8(first), ImageFormat::WebP);
+    assert!(load(&write(&dir, "still.webp", &still)).unwrap().warnings.is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_without_being_opened() {
+    let dir = TempDir::new().unwrap();
+    let fifo = dir.path().join("pipe.jpg");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (_, message) = load_error(&fifo);
+    assert!(message.contains("not a regular file (a named pipe)"), "{message}");
+}
