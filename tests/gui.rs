@@ -322,3 +322,59 @@ fn zoom_pan_and_crop_are_shared_and_survive_the_slider() {
     let region = h.state().view.export_region(Some(panel), egui::vec2(200.0, 150.0)).unwrap();
     assert!(region[2] < 200 && region[3] < 150, "{region:?}");
 }
+
+#[test]
+fn hostile_files_dropped_on_the_window_are_reported_and_nothing_else_breaks() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_test_image(dir.path(), "good.png", 64, 48);
+    let tiny = write_test_image(dir.path(), "tiny.png", 12, 12);
+    // A JPEG whose middle is overwritten, end marker intact.
+    let mut damaged = Vec::new();
+    image::DynamicImage::ImageRgb8(image::open(&good).unwrap().to_rgb8())
+        .write_to(&mut std::io::Cursor::new(&mut damaged), image::ImageFormat::Jpeg)
+        .unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle..middle + 40].iter_mut().enumerate().for_each(|(i, b)| *b = (i as u8).wrapping_mul(97) ^ 0x5A);
+    let damaged_path = dir.path().join("damaged.jpg");
+    std::fs::write(&damaged_path, &damaged).unwrap();
+    let fifo = dir.path().join("pipe.png");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // Shipped-layout weights with a NaN.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/irn_x2.safetensors");
+    let mut tensors = candle_core::safetensors::load(&shipped, &candle_core::Device::Cpu).unwrap();
+    let name = "operations.1.F.conv1.weight";
+    let t = &tensors[name];
+    let mut values = t.to_dtype(candle_core::DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    values[0] = f32::NAN;
+    let poisoned = candle_core::Tensor::from_vec(values, t.shape(), &candle_core::Device::Cpu).unwrap();
+    tensors.insert(name.to_string(), poisoned);
+    let nan_model = dir.path().join("nan.safetensors");
+    candle_core::safetensors::save(&tensors, &nan_model).unwrap();
+
+    let mut h = harness(options());
+    drop_file(&mut h, &good);
+    run_until_idle(&mut h);
+    let before = bicubic_metrics(&h);
+
+    for (path, needle) in [(&damaged_path, "corrupt JPEG"), (&fifo, "not a regular file")] {
+        drop_file(&mut h, path);
+        run_until_idle(&mut h);
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let shown = labels_containing(&h, &name);
+        assert!(shown.iter().any(|l| l.contains(needle)), "{name}: {shown:?}");
+        assert_eq!(h.state().active_doc().map(|d| d.name.clone()), Some("good".into()), "good image still shown");
+        assert_eq!(bicubic_metrics(&h), before, "its results untouched");
+    }
+
+    drop_file(&mut h, &nan_model);
+    run_until_idle(&mut h);
+    let shown = labels_containing(&h, "nan.safetensors");
+    assert!(shown.iter().any(|l| l.contains("NaN or infinite")), "{shown:?}");
+    assert_eq!(bicubic_metrics(&h), before);
+
+    // An image too small to measure opens, and says why there are no numbers.
+    drop_file(&mut h, &tiny);
+    run_until_idle(&mut h);
+    assert!(!labels_containing(&h, "too small to measure").is_empty(), "errors: {:?}", h.state().errors());
+    assert!(h.state().docs.iter().any(|d| d.name == "good"), "the good image is still open");
+}
