@@ -363,7 +363,11 @@ impl CommonArgs {
                 }
                 method
             }
-            (_, None) => methods::default_method(kind, self.scale, self.codec_family(), device),
+            (_, None) => {
+                let method = methods::default_method(kind, self.scale, self.codec_family(), device);
+                self.note_codec_mismatch(&method);
+                method
+            }
         };
         if let Err(why) = &method.rescaler {
             bail!("{} is not available: {why}", method.label);
@@ -373,6 +377,29 @@ impl CommonArgs {
             bail!("{} is a ×{scale} model but --scale is {}", method.label, self.scale);
         }
         Ok(method)
+    }
+}
+
+impl CommonArgs {
+    /// SAIN's weights are codec-specific: running a JPEG-trained model under WebP is allowed
+    /// (the app does it too) but the user is told.
+    fn note_codec_mismatch(&self, method: &Method) {
+        let family = self.codec_family();
+        if method.kind != MethodKind::Sain || family == "none" {
+            return;
+        }
+        let shipped = rescale_lab::models::discover(&rescale_lab::models::models_dir()).unwrap_or_default();
+        let trained = shipped.iter().find(|m| Some(&m.weights) == method.weights.as_ref()).map(|m| m.manifest.codec.as_str());
+        if trained.is_some_and(|t| t != family) {
+            let name = |f: &str| if f == "webp" { "WebP".to_string() } else { f.to_uppercase() };
+            eprintln!(
+                "note: no SAIN x{} model for {} is shipped; {} runs on {} as it is",
+                self.scale,
+                name(family),
+                method.label,
+                name(family)
+            );
+        }
     }
 }
 
@@ -693,7 +720,8 @@ fn round_trip(args: &SpeedArgs, image_path: Option<&Path>, device: &Device) -> R
         &rescalers,
         |q| Ok(Codec::Jpeg { quality: Quality::new(q)? }),
         &ROUND_TRIP_QUALITIES,
-    )?;
+    )
+    .with_context(|| image_path.map(|p| p.display().to_string()).unwrap_or_else(|| "the bundled sample".into()))?;
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
         return Ok(());

@@ -121,3 +121,20 @@ fn shipped_models_default_halo() {
         assert!(down <= 1e-3 && up <= 1e-3, "{}: downscale {down}, upscale {up}", model.manifest.name);
     }
 }
+
+#[test]
+fn tiled_passes_report_their_progress_tile_by_tile() {
+    use rescale_lab::progress::{with_reporter, TileProgress};
+    use std::sync::{Arc, Mutex};
+    let hr = candle_core::Tensor::zeros((1, 3, 1200, 1000), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let tiling = rescale_lab::nets::Tiling { tile: 512, halo: 32 };
+    let lr = with_reporter(move |p| sink.lock().unwrap().push(p), || {
+        rescale_lab::nets::tiling::tiled_forward(&hr, 2, tiling, |t| t.avg_pool2d(2)).unwrap()
+    });
+    assert_eq!(lr.dims4().unwrap(), (1, 3, 600, 500));
+    // 600×500 LR cells in tiles of at most 256: 3 bands of 2 tiles.
+    let expected: Vec<TileProgress> = (0..=6).map(|done| TileProgress { done, total: 6 }).collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+}
