@@ -1,0 +1,73 @@
+//! Replays the fuzzers' inputs (`tests/fuzz/`): the seeds they start from and every input that
+//! once crashed or hung a loader (`tests/fuzz/regressions/TARGET/`), through the same harness
+//! the fuzz targets call. Each must return — an error is fine — within a bound.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rescale_lab::fuzzing;
+
+/// Far above what any of these small inputs takes; only a hang gets near it.
+const PER_INPUT_LIMIT: Duration = Duration::from_secs(60);
+
+fn fuzz_dir(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz").join(rel)
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files
+}
+
+/// Runs `harness` on every file of the target's seeds and regressions; returns (file, result).
+fn replay(target: &str, harness: fn(&[u8]) -> bool) -> Vec<(String, bool)> {
+    let mut inputs = files_in(&fuzz_dir(&format!("seeds/{target}")));
+    inputs.extend(files_in(&fuzz_dir(&format!("regressions/{target}"))));
+    assert!(!inputs.is_empty(), "no inputs for {target}");
+    inputs
+        .into_iter()
+        .map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            let (sender, receiver) = mpsc::channel();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            std::thread::spawn(move || {
+                let _ = sender.send(harness(&bytes));
+            });
+            match receiver.recv_timeout(PER_INPUT_LIMIT) {
+                Ok(result) => (name, result),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("{target}/{name}: no answer within {PER_INPUT_LIMIT:?}"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!("{target}/{name}: the loader panicked"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn image_inputs_load_or_fail_cleanly() {
+    let results = replay("image", fuzzing::load_image);
+    // Every seed is a valid file of a supported layout and must load.
+    for (name, loaded) in &results {
+        let is_seed = fuzz_dir("seeds/image").join(name).exists();
+        assert!(!is_seed || *loaded, "seed {name} did not load");
+    }
+}
+
+#[test]
+fn pth_inputs_load_or_fail_cleanly() {
+    replay("pth", |bytes| fuzzing::load_weights(bytes, "pth"));
+    // The harness does build a real network when the file holds one.
+    let real = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nets/irn_x4_small.pth")).unwrap();
+    assert!(fuzzing::load_weights(&real, "pth"));
+}
+
+#[test]
+fn safetensors_inputs_load_or_fail_cleanly() {
+    replay("safetensors", |bytes| fuzzing::load_weights(bytes, "safetensors"));
+    let real = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/sain_x2_jpeg.safetensors")).unwrap();
+    assert!(fuzzing::load_weights(&real, "safetensors"));
+}
