@@ -109,8 +109,9 @@ fn bad_arguments_are_usage_errors() {
         let out = bin().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {:?}", text(&out));
     }
+    // An unknown method is a bad argument too (the README promises 2 for those).
     let out = bin().args(["run", "x.png", "--method", "lanczos"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains("unknown method 'lanczos'"));
 }
 
