@@ -82,8 +82,10 @@ pub fn dataset_images(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|source| EngineError::Io { path: dir.to_path_buf(), error: source })?;
     let mut images: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
+        // Not only regular files: a pipe or device named like an image is listed, then skipped
+        // with its reason, rather than silently left out.
         .filter(|path| {
-            path.is_file()
+            !path.is_dir()
                 && path
                     .extension()
                     .and_then(|e| e.to_str())
