@@ -326,6 +326,7 @@ fn read_tensors(path: &Path) -> std::result::Result<HashMap<String, Tensor>, Str
 
 fn read_pth(path: &Path) -> std::result::Result<HashMap<String, Tensor>, String> {
     let corrupt = |e: candle_core::Error| format!("corrupt or truncated PyTorch checkpoint: {}", candle_message(&e));
+    let entries = crate::pth_check::check(path).map_err(|e| format!("corrupt or truncated PyTorch checkpoint: {e}"))?;
     // A bare state_dict first, then the wrappers training scripts commonly save.
     let mut pth = candle_core::pickle::PthTensors::new(path, None).map_err(corrupt)?;
     for key in ["state_dict", "params", "params_ema", "model"] {
@@ -340,6 +341,17 @@ fn read_pth(path: &Path) -> std::result::Result<HashMap<String, Tensor>, String>
     names.sort();
     let mut tensors = HashMap::with_capacity(names.len());
     for name in names {
+        let info = &pth.tensor_infos()[&name];
+        let needed = (info.layout.shape().elem_count() as u64)
+            .saturating_mul(info.dtype.size_in_bytes() as u64)
+            .saturating_add(info.layout.start_offset() as u64);
+        if !entries.holds(&info.path, needed) {
+            return Err(format!(
+                "corrupt or truncated PyTorch checkpoint: tensor `{name}` of shape {:?} needs {needed} bytes, more than its storage `{}` holds",
+                info.layout.shape().dims(),
+                info.path
+            ));
+        }
         let tensor = pth
             .get(&name)
             .map_err(|e| format!("cannot read tensor `{name}`: {}", candle_message(&e)))?

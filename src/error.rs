@@ -32,6 +32,9 @@ pub enum EngineError {
     #[error("model error: {0}")]
     Model(String),
 
+    #[error("{0}")]
+    Metric(String),
+
     /// The OS's reason is in the message and deliberately not a `source()`: reports that print
     /// the chain would say it twice.
     #[error("{path}: {}", describe_io(error))]

@@ -60,6 +60,13 @@ fn image_inputs_load_or_fail_cleanly() {
 #[test]
 fn pth_inputs_load_or_fail_cleanly() {
     replay("pth", |bytes| fuzzing::load_weights(bytes, "pth"));
+    // The first finding: a pickle string claiming 4 GiB made candle allocate it before reading
+    // (an out-of-memory under the fuzzer's 3 GiB limit). It is now refused by its length.
+    let dir = tempfile::tempdir().unwrap();
+    let oom = dir.path().join("oom.pth");
+    std::fs::copy(fuzz_dir("regressions/pth/oom-5ce0dafd5ea9fe261b9bcba95a3d044289003978"), &oom).unwrap();
+    let error = rescale_lab::checkpoint::Checkpoint::read(&oom).unwrap_err().to_string();
+    assert!(error.contains("claims 4294967295 bytes, past the end of the pickle"), "{error}");
     // The harness does build a real network when the file holds one.
     let real = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nets/irn_x4_small.pth")).unwrap();
     assert!(fuzzing::load_weights(&real, "pth"));
