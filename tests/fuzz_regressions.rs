@@ -61,11 +61,20 @@ fn image_inputs_load_or_fail_cleanly() {
 fn pth_inputs_load_or_fail_cleanly() {
     replay("pth", |bytes| fuzzing::load_weights(bytes, "pth"));
     // The first finding: a pickle string claiming 4 GiB made candle allocate it before reading
-    // (an out-of-memory under the fuzzer's 3 GiB limit). It is now refused by its length.
+    // (an out-of-memory under the fuzzer's 3 GiB limit). The kept input is refused by its zip
+    // structure now; the same length in an otherwise valid archive is refused by its length.
     let dir = tempfile::tempdir().unwrap();
     let oom = dir.path().join("oom.pth");
     std::fs::copy(fuzz_dir("regressions/pth/oom-5ce0dafd5ea9fe261b9bcba95a3d044289003978"), &oom).unwrap();
     let error = rescale_lab::checkpoint::Checkpoint::read(&oom).unwrap_err().to_string();
+    assert!(error.contains("corrupt or truncated PyTorch checkpoint"), "{error}");
+    let long_string = dir.path().join("long_string.pth");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&long_string).unwrap());
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("archive/data.pkl", stored).unwrap();
+    std::io::Write::write_all(&mut zip, &[0x80, 2, b'X', 0xFF, 0xFF, 0xFF, 0xFF, b'a', b'.']).unwrap();
+    zip.finish().unwrap();
+    let error = rescale_lab::checkpoint::Checkpoint::read(&long_string).unwrap_err().to_string();
     assert!(error.contains("claims 4294967295 bytes, past the end of the pickle"), "{error}");
     // The harness does build a real network when the file holds one.
     let real = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nets/irn_x4_small.pth")).unwrap();
