@@ -9,6 +9,7 @@ use crate::codec::Codec;
 use crate::error::{EngineError, Result};
 use crate::image_io::{load_image, LoadOptions};
 use crate::methods::{Method, MethodKind};
+use crate::perceptual::PerceptualMetrics;
 use crate::pipeline::Pipeline;
 use crate::rd;
 use crate::rescaler::UpscaleOptions;
@@ -24,6 +25,8 @@ pub struct BenchConfig {
     pub load: LoadOptions,
     /// Stop at the first unusable file instead of skipping it.
     pub strict: bool,
+    /// Also compute SSIMULACRA2 and Butteraugli (slower than PSNR/SSIM).
+    pub perceptual: bool,
 }
 
 /// A file left out of the averages, and why.
@@ -59,6 +62,13 @@ pub struct BenchRow {
     pub ssim_rgb: f64,
     /// Bits per HR pixel of the compressed LR; absent without compression.
     pub bpp: Option<f64>,
+    /// Means of the perceptual metrics over the images (absent when not computed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssimulacra2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub butteraugli: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub butteraugli_3norm: Option<f64>,
     /// Bjøntegaard deltas of this method's rate–distortion curve (all the qualities of this
     /// dataset and codec) against Bicubic's, when both were run at four or more qualities: dB
     /// at equal size, and % bits at equal PSNR-Y (negative: fewer bits). Equal on every
@@ -124,20 +134,33 @@ fn dataset_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
         .collect())
 }
 
+/// One image's numbers for one method and codec setting.
+struct ImageResult {
+    metrics: crate::metrics::Metrics,
+    bpp: f64,
+    perceptual: Option<PerceptualMetrics>,
+}
+
 /// Every method and codec setting on one image: all or nothing, so that one failing method
 /// cannot leave the image in some averages and not in others.
 fn bench_image(
     path: &Path,
     config: &BenchConfig,
     runnable: &[(&Method, std::sync::Arc<dyn crate::rescaler::Rescaler>)],
-) -> Result<Vec<(crate::metrics::Metrics, f64)>> {
+) -> Result<Vec<ImageResult>> {
     let loaded = load_image(path, &config.load)?;
     let mut pipeline = Pipeline::new(loaded.rgb);
     let mut results = Vec::with_capacity(runnable.len() * config.codecs.len());
     for (method, rescaler) in runnable {
         for codec in &config.codecs {
             let out = pipeline.run(&method.key, rescaler.as_ref(), *codec, &config.options)?;
-            results.push((out.metrics, out.bits_per_pixel));
+            let perceptual = if config.perceptual {
+                let (hr, _) = pipeline.hr(out.scale)?;
+                Some(crate::perceptual::evaluate(hr, &out.reconstruction)?)
+            } else {
+                None
+            };
+            results.push(ImageResult { metrics: out.metrics, bpp: out.bits_per_pixel, perceptual });
         }
     }
     Ok(results)
@@ -167,8 +190,8 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
             done += 1;
             match bench_image(path, config, &runnable) {
                 Ok(results) => {
-                    for (i, (metrics, bpp)) in results.iter().enumerate() {
-                        sums[i / config.codecs.len()][i % config.codecs.len()].add(metrics, *bpp);
+                    for (i, result) in results.iter().enumerate() {
+                        sums[i / config.codecs.len()][i % config.codecs.len()].add(result);
                     }
                     used += 1;
                 }
@@ -202,6 +225,9 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
                     psnr_rgb: s.psnr_rgb / n,
                     ssim_rgb: s.ssim_rgb / n,
                     bpp: (*codec != Codec::None).then(|| s.bpp / n),
+                    ssimulacra2: config.perceptual.then(|| s.ssimulacra2 / n),
+                    butteraugli: config.perceptual.then(|| s.butteraugli / n),
+                    butteraugli_3norm: config.perceptual.then(|| s.butteraugli_3norm / n),
                     bd_psnr_db: None,
                     bd_rate_percent: None,
                 });
@@ -273,15 +299,24 @@ struct Sums {
     psnr_rgb: f64,
     ssim_rgb: f64,
     bpp: f64,
+    ssimulacra2: f64,
+    butteraugli: f64,
+    butteraugli_3norm: f64,
 }
 
 impl Sums {
-    fn add(&mut self, m: &crate::metrics::Metrics, bpp: f64) {
+    fn add(&mut self, result: &ImageResult) {
+        let m = &result.metrics;
         self.psnr_y += m.psnr_y;
         self.ssim_y += m.ssim_y;
         self.psnr_rgb += m.psnr_rgb;
         self.ssim_rgb += m.ssim_rgb;
-        self.bpp += bpp;
+        self.bpp += result.bpp;
+        if let Some(p) = &result.perceptual {
+            self.ssimulacra2 += p.ssimulacra2;
+            self.butteraugli += p.butteraugli;
+            self.butteraugli_3norm += p.butteraugli_3norm;
+        }
     }
 }
 
@@ -334,7 +369,15 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
                 None => codec.to_string(),
             })
             .collect();
-        let method_width = methods.iter().map(|m| m.len()).max().unwrap_or(6).max(6);
+        // Wide enough for the longest row label ("SSIMU2 / BA3 <method>").
+        let prefix = if in_set.iter().any(|r| r.ssimulacra2.is_some()) {
+            "SSIMU2 / BA3 ".len()
+        } else if in_set.iter().any(|r| r.bpp.is_some()) {
+            "bpp ".len()
+        } else {
+            0
+        };
+        let method_width = methods.iter().map(|m| m.chars().count() + prefix).max().unwrap_or(6).max(6);
         let cell_width = 16;
         out.push_str(&format!("{:<method_width$}", "method"));
         for h in &headers {
@@ -381,6 +424,25 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
                 out.push('\n');
             }
         }
+        for method in &methods {
+            let cells: Vec<Option<String>> = settings
+                .iter()
+                .map(|setting| {
+                    let r = in_set.iter().find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)?;
+                    Some(format!("{:.2} / {:.3}", r.ssimulacra2?, r.butteraugli_3norm?))
+                })
+                .collect();
+            if cells.iter().any(Option::is_some) {
+                out.push_str(&format!("{:<method_width$}", format!("SSIMU2 / BA3 {method}")));
+                for cell in &cells {
+                    out.push_str(&format!(" | {:>cell_width$}", cell.as_deref().unwrap_or("-")));
+                }
+                out.push('\n');
+            }
+        }
+        if in_set.iter().any(|r| r.ssimulacra2.is_some()) {
+            out.push_str("SSIMU2 / BA3: SSIMULACRA2 (0-100, higher is better) / Butteraugli 3-norm (lower is better), whole modcropped image\n");
+        }
         let mut bd_lines = Vec::new();
         for method in &methods {
             for r in in_set.iter().filter(|r| r.method == *method) {
@@ -409,10 +471,10 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
 
 pub fn format_csv(rows: &[BenchRow]) -> String {
     let mut out =
-        String::from("dataset,method,scale,codec,quality,images,skipped,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,bd_psnr_db,bd_rate_percent\n");
+        String::from("dataset,method,scale,codec,quality,images,skipped,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,ssimulacra2,butteraugli,butteraugli_3norm,bd_psnr_db,bd_rate_percent\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{}\n",
+            "{},{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{},{},{},{}\n",
             csv_field(&r.dataset),
             csv_field(&r.method),
             r.scale,
@@ -425,6 +487,9 @@ pub fn format_csv(rows: &[BenchRow]) -> String {
             r.psnr_rgb,
             r.ssim_rgb,
             r.bpp.map(|b| format!("{b:.6}")).unwrap_or_default(),
+            r.ssimulacra2.map(|v| format!("{v:.4}")).unwrap_or_default(),
+            r.butteraugli.map(|v| format!("{v:.4}")).unwrap_or_default(),
+            r.butteraugli_3norm.map(|v| format!("{v:.4}")).unwrap_or_default(),
             r.bd_psnr_db.map(|b| format!("{b:.4}")).unwrap_or_default(),
             r.bd_rate_percent.map(|b| format!("{b:.3}")).unwrap_or_default()
         ));

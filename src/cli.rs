@@ -105,6 +105,9 @@ pub struct RunArgs {
     /// Print the metrics as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Skip SSIMULACRA2 and Butteraugli.
+    #[arg(long)]
+    pub no_perceptual: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -131,6 +134,10 @@ pub struct BenchArgs {
     /// Stop at the first file that cannot be used, instead of skipping it and saying so.
     #[arg(long)]
     pub strict: bool,
+    /// Skip SSIMULACRA2 and Butteraugli (they take longer than the rest of a CPU bench of
+    /// Bicubic).
+    #[arg(long)]
+    pub no_perceptual: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -463,6 +470,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let output = with_tile_progress(|| pipeline.run(&method.key, rescaler.as_ref(), codec, &options))
         .with_context(|| args.image.display().to_string())?;
+    let perceptual = if args.no_perceptual {
+        None
+    } else {
+        let (hr, _) = pipeline.hr(common.scale)?;
+        Some(rescale_lab::perceptual::evaluate(hr, &output.reconstruction).with_context(|| args.image.display().to_string())?)
+    };
 
     let files = [
         (lr_path, png_bytes(&output.lr)?),
@@ -483,12 +496,15 @@ pub fn run(args: RunArgs) -> Result<()> {
             "lr_bytes": output.compressed_bytes(),
             "bpp": output.bits_per_pixel,
             "metrics": output.metrics,
+            "ssimulacra2": perceptual.map(|p| p.ssimulacra2),
+            "butteraugli": perceptual.map(|p| p.butteraugli),
+            "butteraugli_3norm": perceptual.map(|p| p.butteraugli_3norm),
             "timings_ms": timings_ms(&output),
             "files": written.iter().map(|(p, _)| lossy(p)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_run_report(&output, &written);
+        print_run_report(&output, perceptual.as_ref(), &written);
     }
     Ok(())
 }
@@ -540,7 +556,11 @@ fn timings_ms(output: &MethodOutput) -> serde_json::Value {
     })
 }
 
-fn print_run_report(output: &MethodOutput, files: &[(&Path, files::Written)]) {
+fn print_run_report(
+    output: &MethodOutput,
+    perceptual: Option<&rescale_lab::perceptual::PerceptualMetrics>,
+    files: &[(&Path, files::Written)],
+) {
     let m = &output.metrics;
     println!("method      {} x{}", output.method, output.scale);
     println!("codec       {} ({} bytes, {:.4} bpp)", output.codec.label(), output.compressed_bytes(), output.bits_per_pixel);
@@ -548,6 +568,10 @@ fn print_run_report(output: &MethodOutput, files: &[(&Path, files::Written)]) {
     println!("SSIM-Y      {:.4}", m.ssim_y);
     println!("PSNR-RGB    {:.3} dB", m.psnr_rgb);
     println!("SSIM-RGB    {:.4}", m.ssim_rgb);
+    if let Some(p) = perceptual {
+        println!("SSIMULACRA2 {:.2}  (0–100, higher is better)", p.ssimulacra2);
+        println!("Butteraugli {:.3} max, {:.3} 3-norm  (lower is better; < 1 invisible to most)", p.butteraugli, p.butteraugli_3norm);
+    }
     let t = &output.timings;
     println!(
         "time        downscale {:.0} ms, codec {:.0} ms, upscale {:.0} ms, metrics {:.0} ms",
@@ -577,6 +601,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         options: common.upscale_options()?,
         load: common.load_options()?,
         strict: args.strict,
+        perceptual: !args.no_perceptual,
     };
     let bar = (!args.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -47,6 +47,7 @@ fn check(datasets: &[&str], scale: u32, codecs: Vec<Codec>, reference: &Referenc
         options: Default::default(),
         load: Default::default(),
         strict: true,
+        perceptual: false,
     };
     let rows = run_bench(&config, |_| {}).unwrap().rows;
     for row in &rows {
