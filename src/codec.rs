@@ -93,6 +93,15 @@ impl Codec {
         }
     }
 
+    /// The same codec at another quality (`None` has no quality and stays as it is).
+    pub fn with_quality(&self, quality: Quality) -> Codec {
+        match self {
+            Codec::None => Codec::None,
+            Codec::Jpeg { .. } => Codec::Jpeg { quality },
+            Codec::Webp { .. } => Codec::Webp { quality },
+        }
+    }
+
     pub fn quality(&self) -> Option<Quality> {
         match self {
             Codec::None => None,

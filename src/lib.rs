@@ -7,6 +7,7 @@ pub mod bicubic;
 pub mod checkpoint;
 pub mod codec;
 pub mod device;
+pub mod equal_size;
 pub mod error;
 pub mod fast_conv;
 pub mod files;

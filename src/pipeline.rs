@@ -11,6 +11,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use crate::codec::{Codec, Compressed};
+use crate::equal_size::{self, SizeMatch};
 use crate::error::{EngineError, Result};
 use crate::image_io::{to_f32, to_u8};
 use crate::metrics::{self, Metrics};
@@ -136,28 +137,15 @@ impl Pipeline {
         let mut stages_run = StagesRun::default();
         let mut timings = StageTimings::default();
         self.hr(scale)?;
+        stages_run.downscale = self.downscale_stage(method_key, rescaler)?;
+        stages_run.codec = self.codec_stage(method_key, scale, codec)?;
         let hr = &self.hr_by_scale[&scale].0;
 
         let lr_key = (method_key.to_string(), scale);
-        if !self.lr_cache.contains_key(&lr_key) {
-            let start = Instant::now();
-            let lr = rescaler.downscale(&to_f32(hr))?;
-            ensure_finite(&lr, rescaler.name(), "downscale")?;
-            let lr = to_u8(&lr);
-            self.lr_cache.insert(lr_key.clone(), (lr, start.elapsed()));
-            stages_run.downscale = true;
-        }
         let (lr, downscale_time) = &self.lr_cache[&lr_key];
         timings.downscale = *downscale_time;
 
         let codec_key = (method_key.to_string(), scale, codec);
-        if !self.codec_cache.contains_key(&codec_key) {
-            let start = Instant::now();
-            let compressed = codec.compress(lr)?;
-            evict_if_full(&mut self.codec_cache, MAX_CODEC_CACHE);
-            self.codec_cache.insert(codec_key.clone(), (compressed, start.elapsed()));
-            stages_run.codec = true;
-        }
         let (compressed, codec_time) = &self.codec_cache[&codec_key];
         timings.codec = *codec_time;
 
@@ -203,6 +191,67 @@ impl Pipeline {
             timings,
             stages_run,
         })
+    }
+
+    /// `run` at equal size: the codec's quality is chosen so that this method's compressed LR
+    /// comes closest to `bpp` bits per HR pixel without going over (`equal_size::search`).
+    /// `codec` gives the family; its quality is ignored.
+    pub fn run_at_size(
+        &mut self,
+        method_key: &str,
+        rescaler: &dyn Rescaler,
+        codec: Codec,
+        bpp: f64,
+        options: &UpscaleOptions,
+    ) -> Result<(MethodOutput, SizeMatch)> {
+        if codec == Codec::None {
+            return Err(EngineError::InvalidArgument("a target size needs a lossy codec (JPEG or WebP)".into()));
+        }
+        if !(bpp.is_finite() && bpp > 0.0) {
+            return Err(EngineError::InvalidArgument(format!("the target size must be positive, got {bpp} bpp")));
+        }
+        let scale = rescaler.scale();
+        let (width, height) = self.hr(scale)?.0.dimensions();
+        self.downscale_stage(method_key, rescaler)?;
+        let target = equal_size::target_bytes(bpp, width, height);
+        let matched = equal_size::search(target, |quality| {
+            let at = codec.with_quality(quality);
+            self.codec_stage(method_key, scale, at)?;
+            Ok(self.codec_cache[&(method_key.to_string(), scale, at)].0.bytes.len())
+        })?;
+        let quality = crate::codec::Quality::new(matched.quality)?;
+        let output = self.run(method_key, rescaler, codec.with_quality(quality), options)?;
+        Ok((output, matched))
+    }
+
+    /// HR → LR for one method, unless cached. Returns whether it ran.
+    fn downscale_stage(&mut self, method_key: &str, rescaler: &dyn Rescaler) -> Result<bool> {
+        let scale = rescaler.scale();
+        let lr_key = (method_key.to_string(), scale);
+        if self.lr_cache.contains_key(&lr_key) {
+            return Ok(false);
+        }
+        self.hr(scale)?;
+        let hr = &self.hr_by_scale[&scale].0;
+        let start = Instant::now();
+        let lr = rescaler.downscale(&to_f32(hr))?;
+        ensure_finite(&lr, rescaler.name(), "downscale")?;
+        self.lr_cache.insert(lr_key, (to_u8(&lr), start.elapsed()));
+        Ok(true)
+    }
+
+    /// LR → compressed LR for one codec setting, unless cached. Returns whether it ran.
+    fn codec_stage(&mut self, method_key: &str, scale: u32, codec: Codec) -> Result<bool> {
+        let codec_key = (method_key.to_string(), scale, codec);
+        if self.codec_cache.contains_key(&codec_key) {
+            return Ok(false);
+        }
+        let lr = &self.lr_cache[&(method_key.to_string(), scale)].0;
+        let start = Instant::now();
+        let compressed = codec.compress(lr)?;
+        evict_if_full(&mut self.codec_cache, MAX_CODEC_CACHE);
+        self.codec_cache.insert(codec_key, (compressed, start.elapsed()));
+        Ok(true)
     }
 
     /// Forgets everything computed for one method (e.g. its model was reloaded).
