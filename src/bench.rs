@@ -27,6 +27,25 @@ pub struct BenchConfig {
     pub strict: bool,
     /// Also compute SSIMULACRA2 and Butteraugli (slower than PSNR/SSIM).
     pub perceptual: bool,
+    /// Equal-size mode: target sizes in bits per HR pixel, one column each, every method's
+    /// quality chosen per image to meet it (`equal_size`). Empty: the codecs' own qualities.
+    pub target_bpp: Vec<f64>,
+}
+
+/// What one column of a table holds: a codec at its quality, or a codec at a target size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Setting {
+    Quality(Codec),
+    Size { codec: Codec, bpp: f64 },
+}
+
+impl BenchConfig {
+    fn settings(&self) -> Vec<Setting> {
+        if self.target_bpp.is_empty() {
+            return self.codecs.iter().map(|&codec| Setting::Quality(codec)).collect();
+        }
+        self.codecs.iter().flat_map(|&codec| self.target_bpp.iter().map(move |&bpp| Setting::Size { codec, bpp })).collect()
+    }
 }
 
 /// A file left out of the averages, and why.
@@ -52,6 +71,11 @@ pub struct BenchRow {
     pub scale: u32,
     pub codec: String,
     pub quality: Option<u8>,
+    /// Equal-size rows: the target (bits per HR pixel) and the mean quality the search chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_bpp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_quality: Option<f64>,
     /// Images averaged.
     pub images: usize,
     /// Files of the dataset left out (unreadable, too small…); listed in `BenchReport::skipped`.
@@ -138,6 +162,7 @@ fn dataset_names(dirs: &[PathBuf]) -> Result<Vec<String>> {
 struct ImageResult {
     metrics: crate::metrics::Metrics,
     bpp: f64,
+    quality: f64,
     perceptual: Option<PerceptualMetrics>,
 }
 
@@ -150,17 +175,22 @@ fn bench_image(
 ) -> Result<Vec<ImageResult>> {
     let loaded = load_image(path, &config.load)?;
     let mut pipeline = Pipeline::new(loaded.rgb);
-    let mut results = Vec::with_capacity(runnable.len() * config.codecs.len());
+    let settings = config.settings();
+    let mut results = Vec::with_capacity(runnable.len() * settings.len());
     for (method, rescaler) in runnable {
-        for codec in &config.codecs {
-            let out = pipeline.run(&method.key, rescaler.as_ref(), *codec, &config.options)?;
+        for setting in &settings {
+            let out = match *setting {
+                Setting::Quality(codec) => pipeline.run(&method.key, rescaler.as_ref(), codec, &config.options)?,
+                Setting::Size { codec, bpp } => pipeline.run_at_size(&method.key, rescaler.as_ref(), codec, bpp, &config.options)?.0,
+            };
+            let quality = out.codec.quality().map_or(0.0, |q| q.get() as f64);
             let perceptual = if config.perceptual {
                 let (hr, _) = pipeline.hr(out.scale)?;
                 Some(crate::perceptual::evaluate(hr, &out.reconstruction)?)
             } else {
                 None
             };
-            results.push(ImageResult { metrics: out.metrics, bpp: out.bits_per_pixel, perceptual });
+            results.push(ImageResult { metrics: out.metrics, bpp: out.bits_per_pixel, quality, perceptual });
         }
     }
     Ok(results)
@@ -176,13 +206,14 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
     let datasets: Vec<(String, Vec<PathBuf>)> =
         names.into_iter().zip(&config.datasets).map(|(name, d)| Ok((name, dataset_images(d)?))).collect::<Result<_>>()?;
     let total = datasets.iter().map(|(_, images)| images.len()).sum();
+    let settings = config.settings();
     let mut done = 0;
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
 
     for (name, images) in &datasets {
         // sums[method][codec] accumulates per-image metrics.
-        let mut sums = vec![vec![Sums::default(); config.codecs.len()]; runnable.len()];
+        let mut sums = vec![vec![Sums::default(); settings.len()]; runnable.len()];
         let mut used = 0;
         let skipped_before = skipped.len();
         for path in images {
@@ -191,7 +222,7 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
             match bench_image(path, config, &runnable) {
                 Ok(results) => {
                     for (i, result) in results.iter().enumerate() {
-                        sums[i / config.codecs.len()][i % config.codecs.len()].add(result);
+                        sums[i / settings.len()][i % settings.len()].add(result);
                     }
                     used += 1;
                 }
@@ -209,15 +240,22 @@ pub fn run_bench(config: &BenchConfig, mut progress: impl FnMut(&BenchProgress))
         }
         let skipped_here = skipped.len() - skipped_before;
         for (m, (method, rescaler)) in runnable.iter().enumerate() {
-            for (c, codec) in config.codecs.iter().enumerate() {
+            for (c, setting) in settings.iter().enumerate() {
                 let s = &sums[m][c];
                 let n = used as f64;
+                let (codec, target_bpp) = match *setting {
+                    Setting::Quality(codec) => (codec, None),
+                    Setting::Size { codec, bpp } => (codec, Some(bpp)),
+                };
+                let codec = &codec;
                 rows.push(BenchRow {
                     dataset: name.clone(),
                     method: method.label.clone(),
                     scale: rescaler.scale(),
                     codec: codec_family(codec).to_string(),
-                    quality: codec.quality().map(|q| q.get()),
+                    quality: if target_bpp.is_none() { codec.quality().map(|q| q.get()) } else { None },
+                    target_bpp,
+                    mean_quality: target_bpp.map(|_| s.quality / n),
                     images: used,
                     skipped: skipped_here,
                     psnr_y: s.psnr_y / n,
@@ -251,22 +289,22 @@ fn with_file(error: EngineError, path: &Path) -> EngineError {
     }
 }
 
-/// (bpp, PSNR-Y) points of one method's rows of one dataset and codec, in quality order.
+/// (bpp, PSNR-Y) points of one method's rows of one dataset and codec, in rate order.
 fn curve(rows: &[BenchRow], dataset: &str, method: &str, codec: &str) -> Vec<(f64, f64)> {
-    let mut points: Vec<(u8, f64, f64)> = rows
+    let mut points: Vec<(f64, f64)> = rows
         .iter()
         .filter(|r| r.dataset == dataset && r.method == method && r.codec == codec)
-        .filter_map(|r| Some((r.quality?, r.bpp?, r.psnr_y)))
+        .filter_map(|r| Some((r.bpp?, r.psnr_y)))
         .collect();
-    points.sort_by_key(|p| p.0);
-    points.into_iter().map(|(_, bpp, psnr)| (bpp, psnr)).collect()
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    points
 }
 
 /// Fills `bd_psnr_db` / `bd_rate_percent` of every non-reference method of `dataset` whose curve
 /// and the reference's have four or more points (a curve that cannot be measured stays empty).
 fn add_bjontegaard(rows: &mut [BenchRow], dataset: &str, reference: &str) {
     let mut deltas = Vec::new();
-    for r in rows.iter().filter(|r| r.dataset == dataset && r.method != reference && r.quality.is_some()) {
+    for r in rows.iter().filter(|r| r.dataset == dataset && r.method != reference && r.bpp.is_some()) {
         if deltas.iter().any(|(m, c, _, _): &(String, String, f64, f64)| *m == r.method && *c == r.codec) {
             continue;
         }
@@ -276,7 +314,7 @@ fn add_bjontegaard(rows: &mut [BenchRow], dataset: &str, reference: &str) {
             deltas.push((r.method.clone(), r.codec.clone(), db, rate));
         }
     }
-    for r in rows.iter_mut().filter(|r| r.dataset == dataset && r.quality.is_some()) {
+    for r in rows.iter_mut().filter(|r| r.dataset == dataset && r.bpp.is_some()) {
         if let Some((_, _, db, rate)) = deltas.iter().find(|(m, c, _, _)| *m == r.method && *c == r.codec) {
             r.bd_psnr_db = Some(*db);
             r.bd_rate_percent = Some(*rate);
@@ -299,6 +337,7 @@ struct Sums {
     psnr_rgb: f64,
     ssim_rgb: f64,
     bpp: f64,
+    quality: f64,
     ssimulacra2: f64,
     butteraugli: f64,
     butteraugli_3norm: f64,
@@ -312,6 +351,7 @@ impl Sums {
         self.psnr_rgb += m.psnr_rgb;
         self.ssim_rgb += m.ssim_rgb;
         self.bpp += result.bpp;
+        self.quality += result.quality;
         if let Some(p) = &result.perceptual {
             self.ssimulacra2 += p.ssimulacra2;
             self.butteraugli += p.butteraugli;
@@ -339,10 +379,10 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
     }
     for dataset in datasets {
         let in_set: Vec<&BenchRow> = rows.iter().filter(|r| r.dataset == dataset).collect();
-        let mut settings: Vec<(String, Option<u8>)> = Vec::new();
+        let mut settings: Vec<String> = Vec::new();
         let mut methods: Vec<&str> = Vec::new();
         for r in &in_set {
-            let setting = (r.codec.clone(), r.quality);
+            let setting = setting_label(r);
             if !settings.contains(&setting) {
                 settings.push(setting);
             }
@@ -362,13 +402,7 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
             n => format!(", {n} file{} skipped", if n == 1 { "" } else { "s" }),
         };
         out.push_str(&format!("{dataset} ({images} images{skipped}), x{scale}, PSNR (dB) / SSIM on {channel_name}\n"));
-        let headers: Vec<String> = settings
-            .iter()
-            .map(|(codec, q)| match q {
-                Some(q) => format!("{} QF {q}", codec.to_uppercase()),
-                None => codec.to_string(),
-            })
-            .collect();
+        let headers = settings.clone();
         // Wide enough for the longest row label ("SSIMU2 / BA3 <method>").
         let prefix = if in_set.iter().any(|r| r.ssimulacra2.is_some()) {
             "SSIMU2 / BA3 ".len()
@@ -391,7 +425,7 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
             for setting in &settings {
                 let cell = in_set
                     .iter()
-                    .find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)
+                    .find(|r| r.method == *method && setting_label(r) == *setting)
                     .map(|r| {
                         let (p, s) = match channel {
                             Channel::Y => (r.psnr_y, r.ssim_y),
@@ -410,7 +444,7 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
                 .map(|setting| {
                     in_set
                         .iter()
-                        .find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)
+                        .find(|r| r.method == *method && setting_label(r) == *setting)
                         .and_then(|r| r.bpp)
                         .map(|b| format!("{b:.4}"))
                         .unwrap_or_else(|| "-".into())
@@ -428,7 +462,23 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
             let cells: Vec<Option<String>> = settings
                 .iter()
                 .map(|setting| {
-                    let r = in_set.iter().find(|r| r.method == *method && (r.codec.clone(), r.quality) == *setting)?;
+                    let r = in_set.iter().find(|r| r.method == *method && setting_label(r) == *setting)?;
+                    Some(format!("{:.1}", r.mean_quality?))
+                })
+                .collect();
+            if cells.iter().any(Option::is_some) {
+                out.push_str(&format!("{:<method_width$}", format!("QF {method}")));
+                for cell in &cells {
+                    out.push_str(&format!(" | {:>cell_width$}", cell.as_deref().unwrap_or("-")));
+                }
+                out.push('\n');
+            }
+        }
+        for method in &methods {
+            let cells: Vec<Option<String>> = settings
+                .iter()
+                .map(|setting| {
+                    let r = in_set.iter().find(|r| r.method == *method && setting_label(r) == *setting)?;
                     Some(format!("{:.2} / {:.3}", r.ssimulacra2?, r.butteraugli_3norm?))
                 })
                 .collect();
@@ -458,7 +508,7 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
             }
         }
         if !bd_lines.is_empty() {
-            out.push_str("against Bicubic over the qualities above (Bjøntegaard, bpp vs PSNR-Y):\n");
+            out.push_str("against Bicubic over the columns above (Bjøntegaard, bpp vs PSNR-Y):\n");
             for line in bd_lines {
                 out.push_str(&line);
                 out.push('\n');
@@ -469,17 +519,28 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
     out
 }
 
+/// A column header: "JPEG QF 30", "JPEG ≤0.300 bpp" or "none".
+fn setting_label(r: &BenchRow) -> String {
+    match (r.target_bpp, r.quality) {
+        (Some(bpp), _) => format!("{} ≤{bpp:.3} bpp", r.codec.to_uppercase()),
+        (None, Some(q)) => format!("{} QF {q}", r.codec.to_uppercase()),
+        (None, None) => r.codec.clone(),
+    }
+}
+
 pub fn format_csv(rows: &[BenchRow]) -> String {
     let mut out =
-        String::from("dataset,method,scale,codec,quality,images,skipped,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,ssimulacra2,butteraugli,butteraugli_3norm,bd_psnr_db,bd_rate_percent\n");
+        String::from("dataset,method,scale,codec,quality,target_bpp,mean_quality,images,skipped,psnr_y,ssim_y,psnr_rgb,ssim_rgb,bpp,ssimulacra2,butteraugli,butteraugli_3norm,bd_psnr_db,bd_rate_percent\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{:.4},{:.6},{:.4},{:.6},{},{},{},{},{},{}\n",
             csv_field(&r.dataset),
             csv_field(&r.method),
             r.scale,
             r.codec,
             r.quality.map(|q| q.to_string()).unwrap_or_default(),
+            r.target_bpp.map(|b| format!("{b}")).unwrap_or_default(),
+            r.mean_quality.map(|q| format!("{q:.2}")).unwrap_or_default(),
             r.images,
             r.skipped,
             r.psnr_y,

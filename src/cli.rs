@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// Skip SSIMULACRA2 and Butteraugli.
     #[arg(long)]
     pub no_perceptual: bool,
+    /// Equal size instead of a quality: the target size in bits per HR pixel; the quality is
+    /// the one whose file comes closest to it without going over.
+    #[arg(long, value_parser = parse_bpp, conflicts_with = "quality")]
+    pub bpp: Option<f64>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -138,6 +142,11 @@ pub struct BenchArgs {
     /// Bicubic).
     #[arg(long)]
     pub no_perceptual: bool,
+    /// Equal size instead of equal quality: comma-separated target sizes in bits per HR pixel;
+    /// each method's quality is chosen per image so that its compressed LR comes closest to the
+    /// target without going over.
+    #[arg(long, value_delimiter = ',', value_parser = parse_bpp, conflicts_with = "quality")]
+    pub bpp: Vec<f64>,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -290,6 +299,13 @@ fn parse_temperature(text: &str) -> std::result::Result<f32, String> {
     }
 }
 
+fn parse_bpp(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(bpp) if bpp.is_finite() && bpp > 0.0 && bpp <= 24.0 => Ok(bpp),
+        _ => Err(format!("expected a size in bits per pixel, above 0 and at most 24, got '{text}'")),
+    }
+}
+
 fn parse_megapixels(text: &str) -> std::result::Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(mp) if mp.is_finite() && mp > 0.0 => Ok(mp),
@@ -439,6 +455,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     let codec = common.codec_at(args.quality)?;
     let options = common.upscale_options()?;
     let load = common.load_options()?;
+    if args.bpp.is_some() && common.codec == CodecName::None {
+        return Err(BadArgument("--bpp needs a lossy codec: add --codec jpeg or --codec webp".into()).into());
+    }
+    // File names carry the setting the user asked for: the quality, or the target size (the
+    // quality it leads to is only known after the work, and names are checked before it).
+    let setting = match args.bpp {
+        Some(bpp) => format!("{}-{bpp}bpp", common.codec_family()),
+        None => codec.label(),
+    };
     if args.common.codec == CodecName::None && args.quality != 75 {
         eprintln!("warning: --quality {} is not used with --codec none", args.quality);
     }
@@ -446,8 +471,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     let stem = args.image.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
     let base = format!("{stem}_x{}_{}", common.scale, kind.label().to_ascii_lowercase());
     let lr_path = args.out.join(format!("{base}_lr.png"));
-    let compressed_path = args.out.join(format!("{base}_lr_{}.{}", codec.label(), codec.extension()));
-    let sr_path = args.out.join(format!("{base}_{}_sr.png", codec.label()));
+    let compressed_path = args.out.join(format!("{base}_lr_{setting}.{}", codec.extension()));
+    let sr_path = args.out.join(format!("{base}_{setting}_sr.png"));
     // The LR does not depend on the codec setting: an earlier run's identical LR is kept as it
     // is, so only a different one (other weights) is refused, when it is known.
     files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force, |_| false)?;
@@ -468,8 +493,14 @@ pub fn run(args: RunArgs) -> Result<()> {
             crop.original.0, crop.original.1, crop.cropped.0, crop.cropped.1
         );
     }
-    let output = with_tile_progress(|| pipeline.run(&method.key, rescaler.as_ref(), codec, &options))
-        .with_context(|| args.image.display().to_string())?;
+    let (output, size_match) = with_tile_progress(|| match args.bpp {
+        Some(bpp) => pipeline.run_at_size(&method.key, rescaler.as_ref(), codec, bpp, &options).map(|(o, m)| (o, Some(m))),
+        None => pipeline.run(&method.key, rescaler.as_ref(), codec, &options).map(|o| (o, None)),
+    })
+    .with_context(|| args.image.display().to_string())?;
+    if let Some(note) = size_match.as_ref().and_then(|m| m.note.as_ref()) {
+        eprintln!("note: {note}");
+    }
     let perceptual = if args.no_perceptual {
         None
     } else {
@@ -492,7 +523,10 @@ pub fn run(args: RunArgs) -> Result<()> {
             "image": lossy(&args.image),
             "method": output.method,
             "scale": output.scale,
-            "codec": codec.label(),
+            "codec": output.codec.label(),
+            "quality": output.codec.quality().map(|q| q.get()),
+            "target_bpp": args.bpp,
+            "size_match": size_match,
             "lr_bytes": output.compressed_bytes(),
             "bpp": output.bits_per_pixel,
             "metrics": output.metrics,
@@ -504,6 +538,16 @@ pub fn run(args: RunArgs) -> Result<()> {
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        if let Some(m) = &size_match {
+            println!(
+                "size        target {} bpp = {} bytes: quality {} chosen, {} bytes{}",
+                args.bpp.unwrap_or_default(),
+                m.target_bytes,
+                m.quality,
+                m.bytes,
+                if m.within_target { "" } else { " (over the target: even quality 1 is larger)" }
+            );
+        }
         print_run_report(&output, perceptual.as_ref(), &written);
     }
     Ok(())
@@ -596,13 +640,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let methods = args.methods.iter().map(|&kind| common.method(kind, None, &device)).collect::<Result<Vec<_>>>()?;
     let config = BenchConfig {
         datasets: args.data.clone(),
-        codecs: common.codecs(&args.quality)?,
+        // At equal size the quality is searched for: one codec of the family stands for it.
+        codecs: if args.bpp.is_empty() { common.codecs(&args.quality)? } else { vec![common.codec_at(75)?] },
         methods,
         options: common.upscale_options()?,
         load: common.load_options()?,
         strict: args.strict,
         perceptual: !args.no_perceptual,
+        target_bpp: args.bpp.clone(),
     };
+    if !args.bpp.is_empty() && common.codec == CodecName::None {
+        return Err(BadArgument("--bpp needs a lossy codec: add --codec jpeg or --codec webp".into()).into());
+    }
     let bar = (!args.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(

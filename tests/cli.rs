@@ -279,3 +279,49 @@ fn parity_checks_the_official_fixtures_and_fails_on_a_wrong_reference() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stderr.contains(&dir.path().display().to_string()), "{stderr}");
 }
+
+#[test]
+fn equal_size_bench_and_run_carry_the_contracted_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_dataset(dir.path());
+    let out = bin()
+        .args(["bench", "--scale", "2", "--codec", "jpeg", "--bpp", "1.6,2.2,3,4", "--methods", "bicubic,sain", "--quiet", "--format", "json", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    for row in rows {
+        let target = row["target_bpp"].as_f64().unwrap();
+        // Every image meets the target, so their mean does too.
+        assert!(row["bpp"].as_f64().unwrap() <= target, "{row}");
+        let quality = row["mean_quality"].as_f64().unwrap();
+        assert!((1.0..=100.0).contains(&quality), "{row}");
+        assert!(row["quality"].is_null(), "no single quality at equal size: {row}");
+        let s2 = row["ssimulacra2"].as_f64().unwrap();
+        let ba = row["butteraugli"].as_f64().unwrap();
+        assert!(s2 < 100.0 && ba > 0.0, "{row}");
+        let is_bicubic = row["method"] == "Bicubic";
+        assert_eq!(row.get("bd_psnr_db").is_some(), !is_bicubic, "{row}");
+        assert_eq!(row.get("bd_rate_percent").is_some(), !is_bicubic, "{row}");
+    }
+
+    // `run --bpp --json`: the chosen quality, the size match and the perceptual metrics.
+    let image = data.join("a.png");
+    let out = bin().arg("run").arg(&image).args(["--bpp", "2.5", "--json", "--out"]).arg(dir.path().join("o")).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let matched = &report["size_match"];
+    assert_eq!(report["quality"], matched["quality"]);
+    assert!(report["lr_bytes"].as_u64().unwrap() <= matched["target_bytes"].as_u64().unwrap());
+    let hr = image::open(&image).unwrap().to_rgb8();
+    let hr = rescale_lab::modcrop::modcrop(&hr, 2).0;
+    let sr = image::open(dir.path().join("o/a_x2_bicubic_jpeg-2.5bpp_sr.png")).unwrap().to_rgb8();
+    let direct = rescale_lab::perceptual::evaluate(&hr, &sr).unwrap();
+    assert!((report["ssimulacra2"].as_f64().unwrap() - direct.ssimulacra2).abs() < 1e-9);
+    assert!((report["butteraugli"].as_f64().unwrap() - direct.butteraugli).abs() < 1e-9);
+}

@@ -370,3 +370,25 @@ fn options_that_do_nothing_are_not_silently_ignored() {
     assert!(out.status.success());
     assert!(stderr(&out).contains("--irn-weights") && stderr(&out).contains("not used"), "{}", stderr(&out));
 }
+
+#[cfg(unix)]
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("crop.png");
+    small_crop(&image, "data/eval/Set5/bird.png", 64);
+    let mut child = bin()
+        .arg("run")
+        .arg(&image)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away, as `| head -0` would
+    let out = child.wait_with_output().unwrap();
+    let message = stderr(&out);
+    assert!(!message.contains("panicked"), "{message}");
+    assert_ne!(out.status.code(), Some(101));
+}
