@@ -14,7 +14,7 @@ use crate::rescaler::{Rescaler, UpscaleOptions};
 
 use super::documents::{Document, Ready, ResultKey, Results, Slot, IMAGE_TEXTURE};
 use super::export::{ExportJob, ExportMethod};
-use super::settings::{CodecFamily, DeviceChoice, LrDisplay, Settings, ViewMode, STORAGE_KEY};
+use super::settings::{CodecFamily, DeviceChoice, DiffKind, LrDisplay, Settings, ViewMode, STORAGE_KEY};
 use super::view::ViewState;
 use super::worker::{rd_reduced, ComputeJob, Event, ImageSource, JobMethod, MethodsLoaded, RdJob, Workers};
 use super::{device, panels, samples, GuiOptions};
@@ -162,6 +162,7 @@ pub struct RescaleApp {
     pub docs: Vec<Document>,
     pub active: Option<u64>,
     pub results: Results,
+    pub perceptual: super::perceptual::PerceptualState,
     pub methods: MethodsState,
     pub view: ViewState,
     pub rd: RdState,
@@ -222,6 +223,7 @@ impl RescaleApp {
             docs: Vec::new(),
             active: None,
             results: Results::default(),
+            perceptual: Default::default(),
             methods: MethodsState {
                 key: None,
                 loaded: None,
@@ -312,7 +314,8 @@ impl RescaleApp {
         Some(ResultKey {
             doc_id,
             scale: self.settings.scale,
-            codec: self.settings.codec(),
+            codec: self.settings.result_codec(),
+            target_bpp_bits: self.settings.target_bpp().map(f64::to_bits),
             temperature_bits: self.settings.temperature.to_bits(),
             seed: self.settings.seed,
             diff_full_scale: self.settings.diff_full_scale,
@@ -528,9 +531,19 @@ impl RescaleApp {
                         Ok(ready) => {
                             let o = &ready.view.output;
                             let hr = Vec2::new(ready.view.hr_size[0] as f32, ready.view.hr_size[1] as f32);
-                            let texture = if self.settings.view == ViewMode::Difference { &ready.diff } else { &ready.recon };
-                            desc.image = Some(PanelImage { texture: texture.id(), placement: Rect::from_min_size(Pos2::ZERO, hr) });
+                            let current = self.current_key();
+                            let butteraugli = self.perceptual.current(&m.key, current.as_ref()).and_then(|p| p.outcome.as_ref().ok());
+                            let texture = match (self.settings.view, self.settings.diff_kind) {
+                                (ViewMode::Difference, DiffKind::Butteraugli) => butteraugli.map(|(_, map)| map),
+                                (ViewMode::Difference, DiffKind::Error) => Some(&ready.diff),
+                                _ => Some(&ready.recon),
+                            };
+                            match texture {
+                                Some(t) => desc.image = Some(PanelImage { texture: t.id(), placement: Rect::from_min_size(Pos2::ZERO, hr) }),
+                                None => desc.note = Some("Butteraugli map: computing…".into()),
+                            }
                             desc.lines = metric_lines(&ready.view);
+                            desc.lines.push(self.perceptual.line(&m.key, current.as_ref(), self.settings.perceptual));
                             desc.preview = ready.view.preview;
                             desc.best = !desc.updating && (o.metrics.psnr_y - best_psnr).abs() < 1e-9;
                         }
@@ -855,6 +868,12 @@ impl RescaleApp {
                 };
                 self.results.slots.insert(result.key, Slot { label: result.label, key, outcome });
             }
+            Event::Perceptual(result) => {
+                self.perceptual.clear_for(self.active);
+                if let Some(key) = self.job_key_of(result.job_id) {
+                    self.perceptual.accept(ctx, *result, key);
+                }
+            }
             Event::JobFinished { job_id } => {
                 self.finished_job = self.finished_job.max(job_id);
                 self.job_keys.retain(|(id, _)| *id >= job_id);
@@ -949,6 +968,7 @@ impl RescaleApp {
         }
 
         self.results.clear_for(self.active);
+        self.perceptual.clear_for(self.active);
         if let Some((key, keys)) = self.pending_submit() {
             let (doc_id, image) = {
                 let doc = self.active_doc().expect("current_key implies an active doc");
@@ -961,6 +981,8 @@ impl RescaleApp {
                 image,
                 methods: self.runnable_methods(),
                 codec: key.codec,
+                target_bpp: self.settings.target_bpp(),
+                perceptual: self.settings.perceptual,
                 options: self.upscale_options(),
                 diff_full_scale: self.settings.diff_full_scale,
             };
@@ -1208,6 +1230,12 @@ fn debug_event(event: &Event) {
                 Err(e) => format!("error {e}"),
             }
         ),
+        Event::Perceptual(p) => eprintln!(
+            "[gui {t:.1}] job {} {} perceptual {:?}",
+            p.job_id,
+            p.key,
+            p.outcome.as_ref().map(|(m, _)| (m.ssimulacra2, m.butteraugli))
+        ),
         Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished"),
         Event::MethodsLoaded(m) => eprintln!(
             "[gui {t:.1}] methods: {:?}",
@@ -1274,8 +1302,14 @@ pub fn ms_text(d: Duration) -> String {
 
 pub fn metric_lines(view: &super::worker::MethodView) -> Vec<String> {
     let o = &view.output;
+    // At equal size the quality is each method's own: it leads the line.
+    let quality = match (&view.size_match, o.codec.quality()) {
+        (Some(m), _) if !m.within_target => "q1 (over the target) · ".to_string(),
+        (Some(m), _) => format!("q{} · ", m.quality),
+        _ => String::new(),
+    };
     vec![
-        format!("PSNR-Y {:.2} dB · SSIM-Y {:.4}", o.metrics.psnr_y, o.metrics.ssim_y),
+        format!("{quality}PSNR-Y {:.2} dB · SSIM-Y {:.4}", o.metrics.psnr_y, o.metrics.ssim_y),
         format!(
             "RGB {:.2} dB / {:.4} · {} · {:.3} bpp · {}",
             o.metrics.psnr_rgb,

@@ -2,7 +2,7 @@
 //! the background sweep over quality, with the current setting marked.
 
 use egui::Color32;
-use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points, VLine};
 
 use super::app::RescaleApp;
 use super::documents::Slot;
@@ -30,11 +30,18 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if family == CodecFamily::None {
         ui.label("No codec: one point per method. Choose JPEG or WebP to sweep the quality.");
     } else {
-        ui.label(format!(
-            "{} quality 5–100 swept in the background; the large dot is the current quality ({}).",
-            family.label(),
-            app.settings.quality
-        ));
+        match app.settings.target_bpp() {
+            Some(target) => ui.label(format!(
+                "{} quality 5–100 swept in the background; the dashed line is the target size ({target:.3} bpp), \
+                 the large dots each method's result at it.",
+                family.label()
+            )),
+            None => ui.label(format!(
+                "{} quality 5–100 swept in the background; the large dot is the current quality ({}).",
+                family.label(),
+                app.settings.quality
+            )),
+        };
     }
     if let Some((w, h)) = app.rd.reduced {
         ui.label(
@@ -53,7 +60,13 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     let current: Vec<(String, [f64; 2])> = methods
         .iter()
         .filter_map(|m| {
-            let swept = app.rd.curves.get(&m.key).and_then(|c| c.points.iter().find(|p| p.0 == current_quality));
+            // At equal size each method has its own quality: only the live result marks it.
+            let swept = app
+                .rd
+                .curves
+                .get(&m.key)
+                .filter(|_| app.settings.target_bpp().is_none())
+                .and_then(|c| c.points.iter().find(|p| p.0 == current_quality));
             if let Some(p) = swept {
                 return Some((m.key.clone(), [p.1, p.2]));
             }
@@ -73,6 +86,9 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         .x_axis_label("bits per HR pixel")
         .y_axis_label("PSNR-Y (dB)")
         .show(ui, |plot| {
+            if let Some(target) = app.settings.target_bpp() {
+                plot.vline(VLine::new(format!("target {target:.3} bpp"), target).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
+            }
             for (i, m) in methods.iter().enumerate() {
                 let color = PALETTE[i % PALETTE.len()];
                 if let Some(curve) = app.rd.curves.get(&m.key) {
@@ -103,4 +119,38 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     for e in errors {
         ui.colored_label(Color32::from_rgb(240, 110, 100), e);
     }
+    for line in bd_lines(app) {
+        ui.label(egui::RichText::new(line).monospace());
+    }
+}
+
+/// Bjøntegaard deltas of every swept method against Bicubic's sweep: dB at equal size and %
+/// bits at equal PSNR-Y (VCEG-M33 cubic fits; needs four points per curve). Empty until the
+/// sweep has enough points.
+pub fn bd_lines(app: &RescaleApp) -> Vec<String> {
+    let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
+    let points = |key: &str| -> Vec<(f64, f64)> {
+        let mut pts: Vec<(f64, f64)> = app
+            .rd
+            .curves
+            .get(key)
+            .map(|c| c.points.iter().map(|p| (p.1, p.2)).filter(|p| p.0 > 0.0 && p.1.is_finite()).collect())
+            .unwrap_or_default();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts
+    };
+    let Some(bicubic) = methods.iter().find(|m| m.kind == Some(crate::methods::MethodKind::Bicubic)) else { return Vec::new() };
+    let base = points(&bicubic.key);
+    let mut lines = Vec::new();
+    for m in methods.iter().filter(|m| m.key != bicubic.key) {
+        let test = points(&m.key);
+        if let (Ok(db), Ok(rate)) = (crate::rd::bd_psnr(&base, &test), crate::rd::bd_rate(&base, &test)) {
+            lines.push(format!("{}: BD-PSNR {db:+.2} dB at equal size · BD-rate {rate:+.1} % bits at equal PSNR-Y", m.label));
+        }
+    }
+    if !lines.is_empty() {
+        let note = if app.rd.reduced.is_some() { " (on the sweep's reduced copy)" } else { "" };
+        lines.insert(0, format!("Against Bicubic, Bjøntegaard over the sweep{note}:"));
+    }
+    lines
 }

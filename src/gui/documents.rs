@@ -42,6 +42,8 @@ pub struct ResultKey {
     pub doc_id: u64,
     pub scale: u32,
     pub codec: Codec,
+    /// Equal-size mode's target (bits of the f64), which then decides each method's quality.
+    pub target_bpp_bits: Option<u64>,
     pub temperature_bits: u32,
     pub seed: u64,
     pub diff_full_scale: u8,

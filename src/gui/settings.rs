@@ -10,6 +10,8 @@ use crate::methods::MethodKind;
 pub const STORAGE_KEY: &str = "rescale-lab-settings";
 /// The recent-files menu stays short enough to scan at a glance.
 pub const MAX_RECENT: usize = 10;
+/// The target-size slider's range, bits per HR pixel (log scale).
+pub const TARGET_BPP_RANGE: (f32, f32) = (0.05, 8.0);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CodecFamily {
@@ -114,12 +116,28 @@ impl ViewMode {
     }
 }
 
+/// What the difference view draws in each method panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiffKind {
+    /// |method − original| in 8-bit levels.
+    Error,
+    /// Butteraugli's per-pixel distance (where a viewer would see a difference).
+    Butteraugli,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub scale: u32,
     pub codec: CodecFamily,
     pub quality: u8,
+    /// Equal size instead of equal quality: every method's quality is chosen so its compressed
+    /// LR meets `target_bpp` (bits per HR pixel).
+    pub size_mode: bool,
+    pub target_bpp: f32,
+    /// SSIMULACRA2 and Butteraugli, computed after PSNR/SSIM (can be slow on huge images).
+    pub perceptual: bool,
+    pub diff_kind: DiffKind,
     pub show_bicubic: bool,
     pub show_irn: bool,
     pub show_sain: bool,
@@ -151,6 +169,10 @@ impl Default for Settings {
             scale: 2,
             codec: CodecFamily::Jpeg,
             quality: 75,
+            size_mode: false,
+            target_bpp: 0.5,
+            perceptual: true,
+            diff_kind: DiffKind::Error,
             show_bicubic: true,
             show_irn: true,
             show_sain: true,
@@ -176,6 +198,21 @@ impl Default for Settings {
 impl Settings {
     pub fn codec(&self) -> Codec {
         self.codec.codec(self.quality)
+    }
+
+    /// The target size when comparing at equal size (needs a lossy codec).
+    pub fn target_bpp(&self) -> Option<f64> {
+        (self.size_mode && self.codec != CodecFamily::None).then_some(self.target_bpp as f64)
+    }
+
+    /// The codec a result depends on: at equal size the quality is searched for, so the
+    /// quality slider's value does not matter.
+    pub fn result_codec(&self) -> Codec {
+        if self.target_bpp().is_some() {
+            self.codec.codec(75)
+        } else {
+            self.codec()
+        }
     }
 
     pub fn shows_kind(&self, kind: MethodKind) -> bool {
@@ -211,5 +248,9 @@ impl Settings {
         }
         self.temperature = self.temperature.clamp(0.0, 2.0);
         self.diff_full_scale = self.diff_full_scale.max(1);
+        if !self.target_bpp.is_finite() {
+            self.target_bpp = 0.5;
+        }
+        self.target_bpp = self.target_bpp.clamp(TARGET_BPP_RANGE.0, TARGET_BPP_RANGE.1);
     }
 }

@@ -20,6 +20,8 @@ use egui::ColorImage;
 use image::RgbImage;
 
 use crate::codec::Codec;
+use crate::equal_size::SizeMatch;
+use crate::perceptual::PerceptualMetrics;
 use crate::image_io::{self, LoadOptions};
 use crate::methods::{self, Method};
 use crate::pipeline::{MethodOutput, Pipeline};
@@ -91,6 +93,10 @@ pub struct ComputeJob {
     pub image: Arc<RgbImage>,
     pub methods: Vec<JobMethod>,
     pub codec: Codec,
+    /// Equal size: each method's quality is chosen to meet this many bits per HR pixel.
+    pub target_bpp: Option<f64>,
+    /// Compute SSIMULACRA2/Butteraugli once every method's PSNR/SSIM is on screen.
+    pub perceptual: bool,
     pub options: UpscaleOptions,
     pub diff_full_scale: u8,
 }
@@ -108,6 +114,16 @@ pub struct MethodView {
     pub preview: bool,
     /// Size of the HR reference the metrics used (the modcropped original).
     pub hr_size: [u32; 2],
+    /// At equal size: the quality the search chose, and why.
+    pub size_match: Option<SizeMatch>,
+}
+
+/// The perceptual metrics of one method's full-resolution result, and Butteraugli's map.
+pub struct PerceptualResult {
+    pub job_id: u64,
+    pub doc_id: u64,
+    pub key: String,
+    pub outcome: Result<(PerceptualMetrics, ColorImage), String>,
 }
 
 pub struct ComputeResult {
@@ -150,6 +166,7 @@ pub enum Event {
     ImageLoaded { request: u64, doc: Box<LoadedDoc> },
     ImageFailed { request: u64, source: String, error: String },
     Result(Box<ComputeResult>),
+    Perceptual(Box<PerceptualResult>),
     /// The compute thread finished (or gave up on) this job.
     JobFinished { job_id: u64 },
     MethodsLoaded(Box<MethodsLoaded>),
@@ -438,6 +455,26 @@ fn compute_loop(
             })));
             ctx.request_repaint();
         }
+        // The perceptual metrics come last, so they never delay PSNR/SSIM; a newer job stops
+        // them between methods like the rest.
+        if next.is_none() && job.perceptual {
+            for method in &job.methods {
+                if let Some(newer) = drain_newest(&rx, &mut docs) {
+                    let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+                    next = Some(newer);
+                    break;
+                }
+                let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+                let outcome = perceptual_one(&mut pipelines.full, method, &job, max_side);
+                let _ = tx.send(Event::Perceptual(Box::new(PerceptualResult {
+                    job_id: job.job_id,
+                    doc_id: job.doc_id,
+                    key: method.key.clone(),
+                    outcome,
+                })));
+                ctx.request_repaint();
+            }
+        }
         if next.is_none() {
             busy.store(false, Ordering::Relaxed);
             let _ = tx.send(Event::JobFinished { job_id: job.job_id });
@@ -468,9 +505,7 @@ fn run_one(
     max_side: usize,
 ) -> Result<Arc<MethodView>, String> {
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<MethodView, String> {
-        let output = pipeline
-            .run(&method.key, method.rescaler.as_ref(), job.codec, &job.options)
-            .map_err(|e| e.to_string())?;
+        let (output, size_match) = output_of(pipeline, method, job)?;
         let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
         let diff = colormap::diff_heatmap(hr, &output.reconstruction, job.diff_full_scale);
         let hr_size = [hr.width(), hr.height()];
@@ -481,11 +516,43 @@ fn run_one(
             output,
             preview,
             hr_size,
+            size_match,
         })
     }));
     match result {
         Ok(Ok(view)) => Ok(Arc::new(view)),
         Ok(Err(e)) => Err(e),
+        Err(panic) => Err(panic_message(&panic)),
+    }
+}
+
+/// The pipeline's result for this job's setting: at the job's quality, or at its target size.
+fn output_of(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob) -> Result<(MethodOutput, Option<SizeMatch>), String> {
+    let rescaler = method.rescaler.as_ref();
+    match job.target_bpp {
+        Some(bpp) => pipeline.run_at_size(&method.key, rescaler, job.codec, bpp, &job.options).map(|(o, m)| (o, Some(m))),
+        None => pipeline.run(&method.key, rescaler, job.codec, &job.options).map(|o| (o, None)),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Butteraugli's distance drawn so that this distance is the top of the ramp (1 is about the
+/// threshold of visibility; beyond 4 the difference is plain to anyone).
+pub const BUTTERAUGLI_FULL_SCALE: f32 = 4.0;
+
+/// SSIMULACRA2, Butteraugli and its map, on the full-resolution result (served from the cache).
+fn perceptual_one(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob, max_side: usize) -> Result<(PerceptualMetrics, ColorImage), String> {
+    let result = catch_unwind(AssertUnwindSafe(|| -> Result<(PerceptualMetrics, ColorImage), String> {
+        let (output, _) = output_of(pipeline, method, job)?;
+        let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
+        let metrics = crate::perceptual::evaluate(hr, &output.reconstruction).map_err(|e| e.to_string())?;
+        let map = crate::perceptual::butteraugli_map(hr, &output.reconstruction).map_err(|e| e.to_string())?;
+        let pixels = map.iter().map(|&d| colormap::ramp(d / BUTTERAUGLI_FULL_SCALE)).collect();
+        let image = ColorImage::new([hr.width() as usize, hr.height() as usize], pixels);
+        Ok((metrics, shrink_color_image(image, max_side)))
+    }));
+    match result {
+        Ok(outcome) => outcome,
         Err(panic) => Err(panic_message(&panic)),
     }
 }

@@ -6,10 +6,10 @@ use egui::{pos2, vec2, Align2, Color32, FontId, Id, PointerButton, Rect, Sense, 
 use crate::gui::app::{Action, MessageKind, PanelDesc, PanelImage, RescaleApp};
 use crate::gui::colormap;
 use crate::gui::samples;
-use crate::gui::settings::ViewMode;
+use crate::gui::settings::{DiffKind, ViewMode};
 use crate::gui::view::{visible_uv, Transform, ViewState};
 
-const TITLE_H: f32 = 58.0;
+const TITLE_H: f32 = 74.0;
 const GAP: f32 = 6.0;
 const BACKDROP: Color32 = Color32::from_gray(18);
 const UPDATING: Color32 = Color32::from_rgb(240, 190, 80);
@@ -36,7 +36,10 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if app.settings.view == ViewMode::Difference {
         let legend = Rect::from_min_max(pos2(area.min.x, area.max.y - 26.0), area.max);
         area.max.y -= 30.0;
-        diff_legend(ui, legend, app.settings.diff_full_scale);
+        match app.settings.diff_kind {
+            DiffKind::Error => diff_legend(ui, legend, app.settings.diff_full_scale),
+            DiffKind::Butteraugli => butteraugli_legend(ui, legend),
+        }
     }
     ui.allocate_rect(area, Sense::hover());
     match app.settings.view {
@@ -363,14 +366,33 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
     app.last_panel_rect = Some(rect);
 }
 
+fn butteraugli_legend(ui: &mut egui::Ui, rect: Rect) {
+    let full = crate::gui::worker::BUTTERAUGLI_FULL_SCALE;
+    ramp_legend(
+        ui,
+        rect,
+        "Butteraugli distance per pixel (below 1: invisible to most viewers)",
+        ["0".into(), format!("{}", full / 2.0), format!("≥{full}")],
+    );
+}
+
 fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
+    ramp_legend(
+        ui,
+        rect,
+        "|method − original|, mean over R,G,B (8-bit levels)",
+        ["0".into(), format!("{}", full_scale as f32 / 2.0), format!("≥{full_scale}")],
+    );
+}
+
+fn ramp_legend(ui: &mut egui::Ui, rect: Rect, caption: &str, ticks: [String; 3]) {
     let painter = ui.painter_at(rect);
     let label_w = 330.0;
     let bar = Rect::from_min_max(pos2(rect.min.x + label_w, rect.min.y + 6.0), pos2(rect.max.x - 60.0, rect.max.y - 8.0));
     painter.text(
         pos2(rect.min.x + 4.0, rect.center().y),
         Align2::LEFT_CENTER,
-        "|method − original|, mean over R,G,B (8-bit levels)",
+        caption,
         FontId::proportional(12.0),
         ui.visuals().text_color(),
     );
@@ -382,8 +404,9 @@ fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
             painter.rect_filled(Rect::from_min_max(pos2(x0, bar.min.y), pos2(x1 + 0.5, bar.max.y)), 0.0, colormap::ramp(s as f32 / (steps - 1) as f32));
         }
         let color = ui.visuals().text_color();
-        painter.text(pos2(bar.min.x - 4.0, bar.center().y), Align2::RIGHT_CENTER, "0", FontId::monospace(11.0), color);
-        painter.text(bar.center(), Align2::CENTER_CENTER, format!("{}", full_scale as f32 / 2.0), FontId::monospace(11.0), Color32::WHITE);
-        painter.text(pos2(bar.max.x + 4.0, bar.center().y), Align2::LEFT_CENTER, format!("≥{full_scale}"), FontId::monospace(11.0), color);
+        let [low, mid, high] = ticks;
+        painter.text(pos2(bar.min.x - 4.0, bar.center().y), Align2::RIGHT_CENTER, low, FontId::monospace(11.0), color);
+        painter.text(bar.center(), Align2::CENTER_CENTER, mid, FontId::monospace(11.0), Color32::WHITE);
+        painter.text(pos2(bar.max.x + 4.0, bar.center().y), Align2::LEFT_CENTER, high, FontId::monospace(11.0), color);
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::gui::app::{Action, RescaleApp};
 use crate::gui::device;
-use crate::gui::settings::{CodecFamily, DeviceChoice, LrDisplay, ViewMode};
+use crate::gui::settings::{CodecFamily, DeviceChoice, DiffKind, LrDisplay, ViewMode};
 
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
@@ -33,6 +33,24 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         }
     });
     ui.add_enabled_ui(app.settings.codec != CodecFamily::None, |ui| {
+        ui.horizontal(|ui| {
+            ui.label("Compare at");
+            ui.radio_value(&mut app.settings.size_mode, false, "same quality")
+                .on_hover_text("Every method's LR is compressed at the slider's quality");
+            ui.radio_value(&mut app.settings.size_mode, true, "same size")
+                .on_hover_text("Each method gets the quality that brings its compressed LR closest to the target size without going over");
+        });
+    });
+    if app.settings.size_mode && app.settings.codec != CodecFamily::None {
+        ui.horizontal(|ui| {
+            let label = ui.label("Target");
+            let (low, high) = crate::gui::settings::TARGET_BPP_RANGE;
+            ui.add(egui::Slider::new(&mut app.settings.target_bpp, low..=high).logarithmic(true).suffix(" bpp").max_decimals(3))
+                .labelled_by(label.id)
+                .on_hover_text("Bits of compressed LR per pixel of the HR image; the panels say which quality each method got");
+        });
+    }
+    ui.add_enabled_ui(app.settings.codec != CodecFamily::None && !app.settings.size_mode, |ui| {
         ui.horizontal(|ui| {
             let label = ui.label("Quality");
             if ui.small_button("−").on_hover_text("Quality −1 (Left arrow key); −5 with Down").clicked() {
@@ -136,6 +154,17 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     }
     if app.settings.view == ViewMode::Difference {
         ui.horizontal(|ui| {
+            ui.label("Map");
+            ui.radio_value(&mut app.settings.diff_kind, DiffKind::Error, "|error|")
+                .on_hover_text("Absolute difference from the original, in 8-bit levels");
+            ui.add_enabled_ui(app.settings.perceptual, |ui| {
+                ui.radio_value(&mut app.settings.diff_kind, DiffKind::Butteraugli, "Butteraugli")
+                    .on_hover_text("Butteraugli's per-pixel distance: where a viewer would see the difference (needs the perceptual metrics)");
+            });
+        });
+    }
+    if app.settings.view == ViewMode::Difference && app.settings.diff_kind == DiffKind::Error {
+        ui.horizontal(|ui| {
             let label = ui.label("Heatmap full scale");
             ui.add(egui::Slider::new(&mut app.settings.diff_full_scale, 4..=128).suffix(" levels"))
                 .labelled_by(label.id)
@@ -163,6 +192,8 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     });
     ui.label(egui::RichText::new("Wheel: zoom · drag: pan · Shift+drag or right-drag: crop").weak().small());
     ui.checkbox(&mut app.settings.show_chart, "Rate–distortion chart (R)");
+    ui.checkbox(&mut app.settings.perceptual, "Perceptual metrics (SSIMULACRA2, Butteraugli)")
+        .on_hover_text("Computed after PSNR/SSIM, in the background; turn off for very large images");
 
     section(ui, "Export");
     ui.horizontal_wrapped(|ui| {

@@ -7,9 +7,10 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
     // Unavailable methods are named in the notice above the panels; the table keeps to numbers.
     let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
-        egui::Grid::new("metrics-table").striped(true).num_columns(13).spacing([14.0, 3.0]).show(ui, |ui| {
+        egui::Grid::new("metrics-table").striped(true).num_columns(17).spacing([14.0, 3.0]).show(ui, |ui| {
             for h in [
-                "Method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "LR size", "LR bytes", "bpp", "downscale", "codec",
+                "Method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "SSIMULACRA2", "Butteraugli", "3-norm", "LR size", "LR bytes",
+                "bpp", "quality", "downscale", "codec",
                 "upscale", "metrics", "",
             ] {
                 ui.label(egui::RichText::new(h).strong());
@@ -35,10 +36,26 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         cell(ui, format!("{:.4}", o.metrics.ssim_y));
                         cell(ui, format!("{:.2} dB", o.metrics.psnr_rgb));
                         cell(ui, format!("{:.4}", o.metrics.ssim_rgb));
+                        let current = app.current_key();
+                        match app.perceptual.current(&m.key, current.as_ref()).map(|p| &p.outcome) {
+                            Some(Ok((p, _))) => {
+                                cell(ui, format!("{:.2}", p.ssimulacra2));
+                                cell(ui, format!("{:.3}", p.butteraugli));
+                                cell(ui, format!("{:.3}", p.butteraugli_3norm));
+                            }
+                            Some(Err(_)) => (0..3).for_each(|_| cell(ui, "failed".into())),
+                            None if app.settings.perceptual => (0..3).for_each(|_| cell(ui, "…".into())),
+                            None => (0..3).for_each(|_| cell(ui, "off".into())),
+                        }
                         cell(ui, format!("{}×{}", o.lr.width(), o.lr.height()));
                         let n = o.compressed_bytes();
                         cell(ui, if n >= 10_000 { format!("{n} ({})", bytes_text(n)) } else { format!("{n}") });
                         cell(ui, format!("{:.3}", o.bits_per_pixel));
+                        cell(ui, match (&ready.view.size_match, o.codec.quality()) {
+                            (Some(matched), _) => format!("{} (for ≤{:.3} bpp)", matched.quality, app.settings.target_bpp),
+                            (None, Some(q)) => q.get().to_string(),
+                            (None, None) => "-".into(),
+                        });
                         cell(ui, stage(o.timings.downscale, o.stages_run.downscale));
                         cell(ui, stage(o.timings.codec, o.stages_run.codec));
                         cell(ui, stage(o.timings.upscale, o.stages_run.upscale));
@@ -67,11 +84,15 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.label(
             egui::RichText::new(
                 "Metrics as in the papers: on the modcropped image, Y of BT.601 (and RGB), border of `scale` pixels removed. \
-                 bpp = compressed LR bits per HR pixel. \"(cached)\": the stage was served from the cache; its time is from when it ran.",
+                 SSIMULACRA2 (higher is better) and Butteraugli (max and 3-norm, lower is better) on the whole modcropped image. \
+                 bpp = compressed LR bits per HR pixel; at equal size, each method's quality is the one that meets the target. \"(cached)\": the stage was served from the cache; its time is from when it ran.",
             )
             .weak()
             .small(),
         );
+        for line in crate::gui::chart::bd_lines(app) {
+            ui.label(egui::RichText::new(line).monospace());
+        }
     });
 }
 
