@@ -378,3 +378,48 @@ fn hostile_files_dropped_on_the_window_are_reported_and_nothing_else_breaks() {
     assert!(!labels_containing(&h, "too small to measure").is_empty(), "errors: {:?}", h.state().errors());
     assert!(h.state().docs.iter().any(|d| d.name == "good"), "the good image is still open");
 }
+
+#[test]
+fn equal_size_perceptual_metrics_butteraugli_map_and_bd_on_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 96, 80);
+    let settings = Settings { codec: CodecFamily::Jpeg, quality: 75, size_mode: true, target_bpp: 1.5, show_chart: true, ..Settings::default() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+
+    let app = h.state();
+    let mut qualities = Vec::new();
+    for m in app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()) {
+        let slot = app.results.slots.get(&m.key).expect("a result per method");
+        let ready = slot.outcome.as_ref().expect("computed");
+        let matched = ready.view.size_match.as_ref().expect("equal size: the search ran");
+        assert!(ready.view.output.bits_per_pixel <= 1.5, "{}: {} bpp", m.label, ready.view.output.bits_per_pixel);
+        assert_eq!(ready.view.output.codec.quality().unwrap().get(), matched.quality);
+        qualities.push(matched.quality);
+        let panel = app.panel_descs().into_iter().find(|p| p.id == m.key).unwrap();
+        assert!(panel.lines[0].starts_with(&format!("q{} · PSNR-Y", matched.quality)), "{:?}", panel.lines);
+        // The perceptual line, with numbers, on screen.
+        let line = panel.lines[2].clone();
+        assert!(line.starts_with("SSIMULACRA2 ") && !line.contains("computing"), "{line}");
+        assert!(!labels_containing(&h, &line).is_empty(), "{line} not on screen");
+    }
+    assert!(qualities.len() >= 2, "{qualities:?}");
+    // The quality slider does not matter at equal size.
+    h.state_mut().settings.quality = 20;
+    h.step();
+    assert!(h.state().is_idle(), "no recompute for a quality change at equal size");
+
+    // BD deltas under the chart, from the sweep.
+    let bd = rescale_lab::gui::chart::bd_lines(h.state());
+    assert!(bd.len() >= 2 && bd[1].contains("BD-PSNR") && bd[1].contains("BD-rate"), "{bd:?}");
+    assert!(!labels_containing(&h, "BD-PSNR").is_empty());
+
+    // The Butteraugli map in the difference view.
+    h.state_mut().settings.view = ViewMode::Difference;
+    h.state_mut().settings.diff_kind = rescale_lab::gui::settings::DiffKind::Butteraugli;
+    h.step();
+    for panel in h.state().panel_descs().into_iter().filter(|p| p.id != "original" && p.id != "lr") {
+        assert!(panel.image.is_some() && panel.note.is_none(), "{}: {:?}", panel.id, panel.note);
+    }
+}
