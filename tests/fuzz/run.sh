@@ -20,6 +20,7 @@ rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly -
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 
 cargo +nightly fuzz build --fuzz-dir . -O
+host=$(rustc -vV | sed -n 's/^host: //p')
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target" "artifacts/$target" "regressions/$target"
     cp -n "seeds/$target"/* "corpus/$target/"
@@ -27,7 +28,9 @@ for target in "${targets[@]}"; do
     # -timeout: an input taking longer than 10 s is reported as a hang; -rss_limit_mb: a
     # loader that asks for more memory than that for a small input is a bug too.
     set +e
-    cargo +nightly fuzz run --fuzz-dir . -O "$target" "corpus/$target" -- \
+    # The binary built above, run directly: `cargo fuzz run` would rebuild it from whatever
+    # the source tree holds by then.
+    "target/$host/release/$target" "corpus/$target" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 -max_len=262144 \
         -artifact_prefix="artifacts/$target/" -print_final_stats=1 2>&1 | tee "artifacts/$target.log" | \
         grep -E '^#[0-9]+ +(DONE|INITED)|^==[0-9]+== ERROR|^SUMMARY|stat::number_of_executed_units|stat::peak_rss_mb|Test unit written'
