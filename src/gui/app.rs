@@ -666,7 +666,8 @@ impl RescaleApp {
                 if lr_key.as_deref() == Some(m.key.as_str()) {
                     lr_source = Some(methods.len());
                 }
-                methods.push(ExportMethod { label: label.clone(), view: ready.view.clone() });
+                let perceptual = self.perceptual.current(&m.key, Some(&key)).and_then(|p| p.outcome.as_ref().ok()).map(|(p, _)| *p);
+                methods.push(ExportMethod { label: label.clone(), view: ready.view.clone(), perceptual });
             }
         }
         if methods.is_empty() {
@@ -678,7 +679,8 @@ impl RescaleApp {
             image_name: doc.name.clone(),
             original: doc.rgb.clone(),
             scale: self.settings.scale,
-            codec: self.settings.codec(),
+            codec: self.settings.result_codec(),
+            target_bpp: self.settings.target_bpp(),
             options: self.upscale_options(),
             device: self.device_label(),
             methods,

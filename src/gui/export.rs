@@ -18,6 +18,8 @@ use super::worker::MethodView;
 pub struct ExportMethod {
     pub label: String,
     pub view: Arc<MethodView>,
+    /// SSIMULACRA2 / Butteraugli when they were computed for these settings.
+    pub perceptual: Option<crate::perceptual::PerceptualMetrics>,
 }
 
 pub struct ExportJob {
@@ -26,6 +28,8 @@ pub struct ExportJob {
     pub original: Arc<RgbImage>,
     pub scale: u32,
     pub codec: Codec,
+    /// Equal size: the target every method's quality was chosen for.
+    pub target_bpp: Option<f64>,
     pub options: UpscaleOptions,
     pub device: String,
     pub methods: Vec<ExportMethod>,
@@ -54,8 +58,13 @@ pub fn tag(label: &str) -> String {
 }
 
 /// The stem every file of one export shares: `sunset_pier_x2_jpeg-q75`.
-pub fn base_name(image_name: &str, scale: u32, codec: &Codec) -> String {
-    format!("{}_x{scale}_{}", sanitize_stem(image_name), codec.label())
+pub fn base_name(image_name: &str, scale: u32, codec: &Codec, target_bpp: Option<f64>) -> String {
+    // At equal size the setting is the target: the qualities differ between methods.
+    let setting = match (target_bpp, codec.quality()) {
+        (Some(bpp), Some(_)) => format!("{}-{bpp}bpp", crate::bench::codec_family(codec)),
+        _ => codec.label(),
+    };
+    format!("{}_x{scale}_{setting}", sanitize_stem(image_name))
 }
 
 fn sanitize_stem(name: &str) -> String {
@@ -100,7 +109,7 @@ pub fn png_bytes(image: &RgbImage) -> Result<Vec<u8>, String> {
 /// Writes every file; returns their paths.
 pub fn run(job: &ExportJob) -> Result<Vec<PathBuf>, String> {
     std::fs::create_dir_all(&job.dir).map_err(|e| format!("{}: {e}", job.dir.display()))?;
-    let base = base_name(&job.image_name, job.scale, &job.codec);
+    let base = base_name(&job.image_name, job.scale, &job.codec, job.target_bpp);
     let stem = sanitize_stem(&job.image_name);
     let mut written = Vec::new();
     for m in &job.methods {
@@ -130,19 +139,21 @@ fn quality_text(codec: &Codec) -> String {
 
 pub fn metrics_csv(job: &ExportJob) -> String {
     let mut s = String::from(
-        "image,method,scale,codec,quality,lr_width,lr_height,lr_bytes,bpp,psnr_y,ssim_y,psnr_rgb,ssim_rgb,\
-         downscale_ms,codec_ms,upscale_ms,metrics_ms,temperature,seed\n",
+        "image,method,scale,codec,quality,target_bpp,lr_width,lr_height,lr_bytes,bpp,psnr_y,ssim_y,psnr_rgb,ssim_rgb,\
+         ssimulacra2,butteraugli,butteraugli_3norm,downscale_ms,codec_ms,upscale_ms,metrics_ms,temperature,seed\n",
     );
     for m in &job.methods {
         let o = &m.view.output;
         let t = &o.timings;
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{:.6},{:.4},{:.6},{:.4},{:.6},{:.1},{:.1},{:.1},{:.1},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{:.6},{:.4},{:.6},{:.4},{:.6},{},{},{},{:.1},{:.1},{:.1},{:.1},{},{}\n",
             csv_field(&job.image_name),
             csv_field(&m.label),
             job.scale,
-            job.codec.label(),
-            quality_text(&job.codec),
+            // Each method's own: at equal size the qualities differ.
+            o.codec.label(),
+            quality_text(&o.codec),
+            job.target_bpp.map(|b| b.to_string()).unwrap_or_default(),
             o.lr.width(),
             o.lr.height(),
             o.compressed_bytes(),
@@ -151,6 +162,9 @@ pub fn metrics_csv(job: &ExportJob) -> String {
             o.metrics.ssim_y,
             o.metrics.psnr_rgb,
             o.metrics.ssim_rgb,
+            m.perceptual.map(|p| format!("{:.4}", p.ssimulacra2)).unwrap_or_default(),
+            m.perceptual.map(|p| format!("{:.4}", p.butteraugli)).unwrap_or_default(),
+            m.perceptual.map(|p| format!("{:.4}", p.butteraugli_3norm)).unwrap_or_default(),
             ms(t.downscale),
             ms(t.codec),
             ms(t.upscale),
@@ -185,7 +199,11 @@ pub fn metrics_json(job: &ExportJob) -> serde_json::Value {
                 "lr_size": [o.lr.width(), o.lr.height()],
                 "lr_bytes": o.compressed_bytes(),
                 "bpp": o.bits_per_pixel,
+                "codec": o.codec.label(),
                 "metrics": o.metrics,
+                "ssimulacra2": m.perceptual.map(|p| p.ssimulacra2),
+                "butteraugli": m.perceptual.map(|p| p.butteraugli),
+                "butteraugli_3norm": m.perceptual.map(|p| p.butteraugli_3norm),
                 "timings_ms": {
                     "downscale": ms(o.timings.downscale),
                     "codec": ms(o.timings.codec),
@@ -199,8 +217,9 @@ pub fn metrics_json(job: &ExportJob) -> serde_json::Value {
         "image": job.image_name,
         "original_size": [job.original.width(), job.original.height()],
         "scale": job.scale,
-        "codec": job.codec.label(),
-        "quality": job.codec.quality().map(|q| q.get()),
+        "codec": crate::bench::codec_family(&job.codec),
+        "quality": if job.target_bpp.is_some() { None } else { job.codec.quality().map(|q| q.get()) },
+        "target_bpp": job.target_bpp,
         "temperature": job.options.temperature,
         "seed": job.options.seed,
         "device": job.device,
@@ -238,7 +257,7 @@ pub fn montage(job: &ExportJob) -> RgbImage {
                 .to_image(),
             vec![
                 (format!("Compressed LR ({})", m.label), FG),
-                (format!("{}x{} {}", lr.width(), lr.height(), job.codec.label()), DIM),
+                (format!("{}x{} {}", lr.width(), lr.height(), m.view.output.codec.label()), DIM),
                 (
                     format!("{} B  {:.3} bpp", m.view.output.compressed_bytes(), m.view.output.bits_per_pixel),
                     DIM,
@@ -253,7 +272,13 @@ pub fn montage(job: &ExportJob) -> RgbImage {
             vec![
                 (m.label.clone(), FG),
                 (format!("PSNR-Y {:.2} dB  SSIM-Y {:.4}", o.metrics.psnr_y, o.metrics.ssim_y), FG),
-                (format!("RGB {:.2} dB / {:.4}", o.metrics.psnr_rgb, o.metrics.ssim_rgb), DIM),
+                (
+                    match m.perceptual {
+                        Some(p) => format!("{}  {:.3} bpp  SSIMU2 {:.1}  BA {:.2}", o.codec.label(), o.bits_per_pixel, p.ssimulacra2, p.butteraugli),
+                        None => format!("{}  {:.3} bpp  RGB {:.2} dB", o.codec.label(), o.bits_per_pixel, o.metrics.psnr_rgb),
+                    },
+                    DIM,
+                ),
             ],
         ));
     }
@@ -314,10 +339,12 @@ fn tile_size(w: u32, h: u32) -> (u32, u32) {
 }
 
 fn header_text(job: &ExportJob, [x, y, w, h]: [u32; 4], hr_size: [u32; 2]) -> Vec<String> {
-    let codec = match job.codec {
-        Codec::None => "no codec (lossless PNG)".to_string(),
-        Codec::Jpeg { quality } => format!("JPEG quality {}", quality.get()),
-        Codec::Webp { quality } => format!("WebP quality {}", quality.get()),
+    let codec = match (job.codec, job.target_bpp) {
+        (Codec::None, _) => "no codec (lossless PNG)".to_string(),
+        (Codec::Jpeg { .. }, Some(bpp)) => format!("JPEG at equal size, <= {bpp} bpp (quality per method)"),
+        (Codec::Webp { .. }, Some(bpp)) => format!("WebP at equal size, <= {bpp} bpp (quality per method)"),
+        (Codec::Jpeg { quality }, None) => format!("JPEG quality {}", quality.get()),
+        (Codec::Webp { quality }, None) => format!("WebP quality {}", quality.get()),
     };
     let region = if [x, y, w, h] == [0, 0, hr_size[0], hr_size[1]] {
         "full image".to_string()
