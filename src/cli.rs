@@ -224,8 +224,20 @@ pub struct GuiArgs {
     #[arg(long, value_enum)]
     pub codec: Option<CodecName>,
     /// Start at this quality instead of the saved one.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100))]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=100), conflicts_with = "bpp")]
     pub quality: Option<u8>,
+    /// Start comparing at equal size, this many bits per HR pixel.
+    #[arg(long, value_parser = parse_bpp)]
+    pub bpp: Option<f64>,
+    /// What the difference view draws.
+    #[arg(long, value_enum)]
+    pub map: Option<MapName>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MapName {
+    Error,
+    Butteraugli,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -251,8 +263,19 @@ pub fn gui(args: GuiArgs) -> Result<()> {
         // The app would show this too, but a typo on the command line deserves an answer here.
         bail!("{}: no such file", missing.display());
     }
-    let settings_override = (args.scale.is_some() || args.codec.is_some() || args.quality.is_some()).then(|| {
+    let overridden = args.scale.is_some() || args.codec.is_some() || args.quality.is_some() || args.bpp.is_some() || args.map.is_some();
+    let settings_override = overridden.then(|| {
         let mut settings = Settings::default();
+        if let Some(bpp) = args.bpp {
+            settings.size_mode = true;
+            settings.target_bpp = bpp as f32;
+        }
+        if let Some(map) = args.map {
+            settings.diff_kind = match map {
+                MapName::Error => rescale_lab::gui::settings::DiffKind::Error,
+                MapName::Butteraugli => rescale_lab::gui::settings::DiffKind::Butteraugli,
+            };
+        }
         if let Some(scale) = args.scale {
             settings.scale = scale;
         }

@@ -120,7 +120,11 @@ pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
             ui.label(format!("{} · {}×{}", doc.name, doc.rgb.width(), doc.rgb.height()));
         }
         ui.separator();
-        ui.label(format!("×{} · {}", app.settings.scale, codec_text(&app.settings.codec())));
+        let setting = match app.settings.target_bpp() {
+            Some(bpp) => format!("{} at equal size ≤{bpp:.3} bpp", app.settings.codec.label()),
+            None => codec_text(&app.settings.codec()),
+        };
+        ui.label(format!("×{} · {setting}", app.settings.scale));
         if app.demo {
             ui.separator();
             ui.label("demo mode: Esc to leave, F1 for keys");
