@@ -387,15 +387,16 @@ fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
 
 fn ramp_legend(ui: &mut egui::Ui, rect: Rect, caption: &str, ticks: [String; 3]) {
     let painter = ui.painter_at(rect);
-    let label_w = 330.0;
-    let bar = Rect::from_min_max(pos2(rect.min.x + label_w, rect.min.y + 6.0), pos2(rect.max.x - 60.0, rect.max.y - 8.0));
-    painter.text(
+    let caption = painter.text(
         pos2(rect.min.x + 4.0, rect.center().y),
         Align2::LEFT_CENTER,
         caption,
         FontId::proportional(12.0),
         ui.visuals().text_color(),
     );
+    // The bar starts after the caption and its "0" tick, whatever the caption's length.
+    let label_w = (caption.width() + 30.0).max(330.0);
+    let bar = Rect::from_min_max(pos2(rect.min.x + label_w, rect.min.y + 6.0), pos2(rect.max.x - 60.0, rect.max.y - 8.0));
     if bar.width() > 20.0 {
         let steps = 64;
         for s in 0..steps {
