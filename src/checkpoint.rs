@@ -236,7 +236,8 @@ impl CheckedTensors {
 
 /// NaN or ±inf weights would run and print a PSNR for a black image; they are refused instead.
 fn count_non_finite(tensor: &Tensor) -> candle_core::Result<usize> {
-    let values = tensor.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    // In f64, which holds every float dtype exactly: f64 weights beyond f32's range are finite.
+    let values = tensor.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
     Ok(values.iter().filter(|v| !v.is_finite()).count())
 }
 
@@ -342,8 +343,13 @@ fn read_pth(path: &Path) -> std::result::Result<HashMap<String, Tensor>, String>
     let mut tensors = HashMap::with_capacity(names.len());
     for name in names {
         let info = &pth.tensor_infos()[&name];
-        let needed = (info.layout.shape().elem_count() as u64)
-            .saturating_mul(info.dtype.size_in_bytes() as u64)
+        // Multiplied in u64 with saturation: a crafted shape must not overflow into a small number.
+        let needed = info
+            .layout
+            .shape()
+            .dims()
+            .iter()
+            .fold(info.dtype.size_in_bytes() as u64, |bytes, &d| bytes.saturating_mul(d as u64))
             .saturating_add(info.layout.start_offset() as u64);
         if !entries.holds(&info.path, needed) {
             return Err(format!(

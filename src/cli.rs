@@ -498,8 +498,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     let sr_path = args.out.join(format!("{base}_{setting}_sr.png"));
     // The LR does not depend on the codec setting: an earlier run's identical LR is kept as it
     // is, so only a different one (other weights) is refused, when it is known.
-    files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force, |_| false)?;
     files::require_regular_file(&args.image)?;
+    files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force, |_| false)?;
 
     let device = common.device();
     let method = common.method(kind, args.weights.as_deref(), &device)?;

@@ -216,6 +216,14 @@ mod jpeg {
     /// Warnings about metadata only; the pixels are still right, so decoding goes on.
     const HARMLESS_WARNINGS: [c_int; 3] = [ffi::JWRN_JFIF_MAJOR, ffi::JWRN_ADOBE_XFORM, ffi::JWRN_BOGUS_ICC];
 
+    /// Checking a user's photo: also let through the bytes some cameras and editors leave
+    /// between segments ("N extraneous bytes before marker"), which decode correctly.
+    unsafe extern "C-unwind" fn unwind_on_damaged_data(cinfo: &mut ffi::jpeg_common_struct, level: c_int) {
+        if (*cinfo.err).msg_code != ffi::JWRN_EXTRANEOUS_DATA {
+            unwind_on_corrupt_data(cinfo, level);
+        }
+    }
+
     /// Level -1 is libjpeg's "corrupt data, may want to abort"; trace levels (≥ 0) are ignored.
     unsafe extern "C-unwind" fn unwind_on_corrupt_data(cinfo: &mut ffi::jpeg_common_struct, level: c_int) {
         let code = (*cinfo.err).msg_code;
@@ -405,7 +413,7 @@ mod jpeg {
     pub(super) fn check_data(bytes: &[u8]) -> Result<()> {
         let byte_count = c_ulong::try_from(bytes.len()).map_err(|_| codec_error(CODEC, "file too large"))?;
         guarded(|| {
-            let mut decompressor = Decompressor::new();
+            let mut decompressor = Decompressor::with_messages(unwind_on_damaged_data);
             let cinfo = &mut *decompressor.cinfo;
             // SAFETY: as in `decode`; one row buffer of `output_width × output_components`
             // bytes is handed to libjpeg per call, and it writes one row at most.
@@ -438,10 +446,14 @@ mod jpeg {
 
     impl Decompressor {
         fn new() -> Self {
+            Self::with_messages(unwind_on_corrupt_data)
+        }
+
+        fn with_messages(emit_message: unsafe extern "C-unwind" fn(&mut ffi::jpeg_common_struct, c_int)) -> Self {
             // SAFETY: as for the compressor.
             let mut decompressor = Self {
                 cinfo: Box::new(unsafe { std::mem::zeroed() }),
-                err: error_manager(unwind_on_corrupt_data),
+                err: error_manager(emit_message),
             };
             decompressor.cinfo.common.err = decompressor.err;
             unsafe {

@@ -46,8 +46,8 @@ pub enum Written {
 }
 
 /// Checks before any expensive work that `dir` can be created and written to, and that none of
-/// `paths` exists unless `replace` (a file with the same bytes is judged later, by
-/// [`write_outputs`], so these are only the paths that would need --force).
+/// `paths` exists unless `replace` or `identical` says it may stay (its bytes are not known
+/// yet: callers leave out the files that may be identical, which [`write_outputs`] judges).
 pub fn check_outputs(dir: &Path, paths: &[PathBuf], replace: bool, identical: impl Fn(&Path) -> bool) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|error| EngineError::io(dir, error))?;
     let probe = dir.join(format!(".rescale-lab-write-test-{}", std::process::id()));
@@ -79,7 +79,9 @@ pub fn write_outputs(files: &[(PathBuf, Vec<u8>)], replace: bool) -> Result<Vec<
                 })
             }
             Ok(_) => Written::Replaced,
-            Err(_) => Written::Created,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Written::Created,
+            // Unreadable but present: neither replaced blindly nor taken back later.
+            Err(error) => return Err(EngineError::io(path, error)),
         });
     }
     let temporaries: Vec<PathBuf> = files.iter().map(|(path, _)| temporary_name(path)).collect();
@@ -109,6 +111,7 @@ pub fn write_outputs(files: &[(PathBuf, Vec<u8>)], replace: bool) -> Result<Vec<
             match std::fs::hard_link(temporary, path) {
                 Ok(()) => std::fs::remove_file(temporary),
                 Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Err(error),
+                Err(_) if path.exists() => Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists)),
                 Err(_) => std::fs::rename(temporary, path),
             }
         };

@@ -3,14 +3,17 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    // Rust ignores SIGPIPE, so printing into a closed pipe (`… | head`) would panic; a command
-    // line tool should just stop, as every other does.
-    #[cfg(unix)]
-    // SAFETY: restoring a signal's default disposition before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let args = cli::Cli::parse();
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`… | head`) would panic; a command
+    // line tool should just stop, as every other does. Not the app: a closed stderr must not
+    // end a window.
+    #[cfg(unix)]
+    if matches!(args.command, Some(cli::Command::Run(_) | cli::Command::Bench(_) | cli::Command::Speed(_) | cli::Command::Parity(_))) {
+        // SAFETY: restoring a signal's default disposition before any thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match args.command {
         Some(cli::Command::Run(a)) => cli::run(a),
         Some(cli::Command::Bench(a)) => cli::bench(a),

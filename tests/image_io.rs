@@ -559,3 +559,17 @@ fn a_named_pipe_is_refused_without_being_opened() {
     let (_, message) = load_error(&fifo);
     assert!(message.contains("not a regular file (a named pipe)"), "{message}");
 }
+
+#[test]
+fn stray_bytes_between_segments_are_not_damage() {
+    // Some cameras and editors leave a few bytes before a marker; libjpeg warns ("extraneous
+    // bytes before marker") and decodes correctly, so the photo must load.
+    let dir = TempDir::new().unwrap();
+    let image = test_pattern(40, 24);
+    let jpeg = encode(&DynamicImage::ImageRgb8(image), ImageFormat::Jpeg);
+    let mut stray = jpeg[..jpeg.len() - 2].to_vec();
+    stray.extend_from_slice(&[0x12, 0x34, 0x56, 0xFF, 0xD9]);
+    let loaded = load(&write(&dir, "stray.jpg", &stray)).unwrap();
+    let clean = load(&write(&dir, "clean.jpg", &jpeg)).unwrap();
+    assert_eq!(loaded.rgb, clean.rgb);
+}

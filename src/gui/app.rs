@@ -316,6 +316,7 @@ impl RescaleApp {
             scale: self.settings.scale,
             codec: self.settings.result_codec(),
             target_bpp_bits: self.settings.target_bpp().map(f64::to_bits),
+            perceptual: self.settings.perceptual,
             temperature_bits: self.settings.temperature.to_bits(),
             seed: self.settings.seed,
             diff_full_scale: self.settings.diff_full_scale,

@@ -44,6 +44,8 @@ pub struct ResultKey {
     pub codec: Codec,
     /// Equal-size mode's target (bits of the f64), which then decides each method's quality.
     pub target_bpp_bits: Option<u64>,
+    /// Whether SSIMULACRA2/Butteraugli are wanted: switching them on must start their pass.
+    pub perceptual: bool,
     pub temperature_bits: u32,
     pub seed: u64,
     pub diff_full_scale: u8,

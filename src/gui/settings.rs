@@ -202,7 +202,8 @@ impl Settings {
 
     /// The target size when comparing at equal size (needs a lossy codec).
     pub fn target_bpp(&self) -> Option<f64> {
-        (self.size_mode && self.codec != CodecFamily::None).then_some(self.target_bpp as f64)
+        // Rounded to the slider's 3 decimals: an f32 widened as it is prints 0.30000001.
+        (self.size_mode && self.codec != CodecFamily::None).then_some((self.target_bpp as f64 * 1000.0).round() / 1000.0)
     }
 
     /// The codec a result depends on: at equal size the quality is searched for, so the
