@@ -438,58 +438,25 @@ pub fn format_table(rows: &[BenchRow], channel: Channel) -> String {
             }
             out.push('\n');
         }
-        for method in &methods {
-            let bpps: Vec<String> = settings
-                .iter()
-                .map(|setting| {
-                    in_set
-                        .iter()
-                        .find(|r| r.method == *method && setting_label(r) == *setting)
-                        .and_then(|r| r.bpp)
-                        .map(|b| format!("{b:.4}"))
-                        .unwrap_or_else(|| "-".into())
-                })
-                .collect();
-            if bpps.iter().any(|b| b != "-") {
-                out.push_str(&format!("{:<method_width$}", format!("bpp {method}")));
-                for b in &bpps {
-                    out.push_str(&format!(" | {b:>cell_width$}"));
+        // Rows under the table, one per method, shown when any of their cells has a value.
+        let mut extra_rows = |prefix: &str, cell: &dyn Fn(&BenchRow) -> Option<String>| {
+            for method in &methods {
+                let cells: Vec<Option<String>> = settings
+                    .iter()
+                    .map(|setting| cell(in_set.iter().find(|r| r.method == *method && setting_label(r) == *setting)?))
+                    .collect();
+                if cells.iter().any(Option::is_some) {
+                    out.push_str(&format!("{:<method_width$}", format!("{prefix}{method}")));
+                    for cell in &cells {
+                        out.push_str(&format!(" | {:>cell_width$}", cell.as_deref().unwrap_or("-")));
+                    }
+                    out.push('\n');
                 }
-                out.push('\n');
             }
-        }
-        for method in &methods {
-            let cells: Vec<Option<String>> = settings
-                .iter()
-                .map(|setting| {
-                    let r = in_set.iter().find(|r| r.method == *method && setting_label(r) == *setting)?;
-                    Some(format!("{:.1}", r.mean_quality?))
-                })
-                .collect();
-            if cells.iter().any(Option::is_some) {
-                out.push_str(&format!("{:<method_width$}", format!("QF {method}")));
-                for cell in &cells {
-                    out.push_str(&format!(" | {:>cell_width$}", cell.as_deref().unwrap_or("-")));
-                }
-                out.push('\n');
-            }
-        }
-        for method in &methods {
-            let cells: Vec<Option<String>> = settings
-                .iter()
-                .map(|setting| {
-                    let r = in_set.iter().find(|r| r.method == *method && setting_label(r) == *setting)?;
-                    Some(format!("{:.2} / {:.3}", r.ssimulacra2?, r.butteraugli_3norm?))
-                })
-                .collect();
-            if cells.iter().any(Option::is_some) {
-                out.push_str(&format!("{:<method_width$}", format!("SSIMU2 / BA3 {method}")));
-                for cell in &cells {
-                    out.push_str(&format!(" | {:>cell_width$}", cell.as_deref().unwrap_or("-")));
-                }
-                out.push('\n');
-            }
-        }
+        };
+        extra_rows("bpp ", &|r| r.bpp.map(|b| format!("{b:.4}")));
+        extra_rows("QF ", &|r| r.mean_quality.map(|q| format!("{q:.1}")));
+        extra_rows("SSIMU2 / BA3 ", &|r| Some(format!("{:.2} / {:.3}", r.ssimulacra2?, r.butteraugli_3norm?)));
         if in_set.iter().any(|r| r.ssimulacra2.is_some()) {
             out.push_str("SSIMU2 / BA3: SSIMULACRA2 (0-100, higher is better) / Butteraugli 3-norm (lower is better), whole modcropped image\n");
         }

@@ -23,6 +23,20 @@ pub struct Metrics {
     pub ssim_rgb: f64,
 }
 
+/// Metrics compare pixel for pixel: two sizes are an error, not a number.
+pub fn check_same_size(reference: &RgbImage, distorted: &RgbImage) -> Result<()> {
+    if reference.dimensions() != distorted.dimensions() {
+        return Err(EngineError::InvalidArgument(format!(
+            "cannot compare a {}x{} image with a {}x{} one",
+            reference.width(),
+            reference.height(),
+            distorted.width(),
+            distorted.height()
+        )));
+    }
+    Ok(())
+}
+
 /// The smallest side both images may have for every metric to be defined with `border`.
 pub fn min_measurable_side(border: u32) -> u32 {
     2 * border + SSIM_WINDOW as u32
@@ -44,15 +58,7 @@ pub fn evaluate(reference: &RgbImage, distorted: &RgbImage, border: u32) -> Metr
 
 /// `evaluate`, with different sizes or a too small image reported as `InvalidArgument`.
 pub fn try_evaluate(reference: &RgbImage, distorted: &RgbImage, border: u32) -> Result<Metrics> {
-    if reference.dimensions() != distorted.dimensions() {
-        return Err(EngineError::InvalidArgument(format!(
-            "cannot compare a {}x{} image with a {}x{} one",
-            reference.width(),
-            reference.height(),
-            distorted.width(),
-            distorted.height()
-        )));
-    }
+    check_same_size(reference, distorted)?;
     let (width, height) = reference.dimensions();
     let min_side = 2 * border as u64 + SSIM_WINDOW as u64;
     if (width as u64) < min_side || (height as u64) < min_side {

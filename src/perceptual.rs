@@ -45,15 +45,7 @@ pub fn butteraugli_map(reference: &RgbImage, distorted: &RgbImage) -> Result<Vec
 }
 
 fn check_sizes(reference: &RgbImage, distorted: &RgbImage) -> Result<()> {
-    if reference.dimensions() != distorted.dimensions() {
-        return Err(EngineError::InvalidArgument(format!(
-            "cannot compare a {}x{} image with a {}x{} one",
-            reference.width(),
-            reference.height(),
-            distorted.width(),
-            distorted.height()
-        )));
-    }
+    crate::metrics::check_same_size(reference, distorted)?;
     let (width, height) = reference.dimensions();
     if width < MIN_SIDE || height < MIN_SIDE {
         return Err(EngineError::InvalidArgument(format!(

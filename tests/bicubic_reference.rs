@@ -48,6 +48,7 @@ fn check(datasets: &[&str], scale: u32, codecs: Vec<Codec>, reference: &Referenc
         load: Default::default(),
         strict: true,
         perceptual: false,
+        target_bpp: Vec::new(),
     };
     let rows = run_bench(&config, |_| {}).unwrap().rows;
     for row in &rows {
