@@ -259,9 +259,10 @@ fn parse_size(text: &str) -> std::result::Result<(f32, f32), String> {
 pub fn gui(args: GuiArgs) -> Result<()> {
     use rescale_lab::gui::settings::{CodecFamily, Settings};
     use rescale_lab::gui::{GuiOptions, ViewMode};
-    if let Some(missing) = args.images.iter().find(|p| !p.exists()) {
-        // The app would show this too, but a typo on the command line deserves an answer here.
-        bail!("{}: no such file", missing.display());
+    // A missing file is reported in the window like any other that cannot be opened, and the
+    // others open: one typo must not cost the whole launch. It is said here too.
+    for missing in args.images.iter().filter(|p| !p.exists()) {
+        eprintln!("warning: {}: no such file or folder", missing.display());
     }
     let overridden = args.scale.is_some() || args.codec.is_some() || args.quality.is_some() || args.bpp.is_some() || args.map.is_some();
     let settings_override = overridden.then(|| {

@@ -427,3 +427,27 @@ fn equal_size_perceptual_metrics_butteraugli_map_and_bd_on_the_chart() {
         assert!(panel.image.is_some() && panel.note.is_none(), "{}: {:?}", panel.id, panel.note);
     }
 }
+
+#[test]
+fn quick_key_presses_all_count_and_a_missing_file_does_not_stop_the_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_test_image(dir.path(), "good.png", 64, 48);
+    let missing = dir.path().join("typo.png");
+    let mut h = harness(GuiOptions { images: vec![missing, good], start_empty: false, ..options() });
+    run_until_idle(&mut h);
+    assert_eq!(h.state().active_doc().map(|d| d.name.clone()), Some("good".into()), "the good file opened");
+    assert!(h.state().errors().iter().any(|e| e.contains("typo.png")), "the missing one is reported: {:?}", h.state().errors());
+
+    // Four Up presses arriving in one frame: +20, not +5.
+    let before = h.state().settings.quality;
+    for _ in 0..4 {
+        h.key_press(egui::Key::ArrowUp);
+    }
+    h.step();
+    assert_eq!(h.state().settings.quality, (before + 20).min(100));
+    for _ in 0..3 {
+        h.key_press(egui::Key::ArrowLeft);
+    }
+    h.step();
+    assert_eq!(h.state().settings.quality, (before + 17).min(100));
+}

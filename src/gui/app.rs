@@ -1072,18 +1072,17 @@ impl RescaleApp {
             if i.consume_key(Modifiers::NONE, Key::F11) {
                 actions.push(Action::ToggleDemo);
             }
-            let step = |i: &mut egui::InputState, key: Key| i.consume_key(Modifiers::NONE, key) || i.consume_key(Modifiers::SHIFT, key);
-            if step(i, Key::ArrowUp) || i.consume_key(Modifiers::NONE, Key::Plus) || i.consume_key(Modifiers::NONE, Key::Equals) {
-                s.quality = (s.quality as i32 + 5).clamp(1, 100) as u8;
-            }
-            if step(i, Key::ArrowDown) || i.consume_key(Modifiers::NONE, Key::Minus) {
-                s.quality = (s.quality as i32 - 5).clamp(1, 100) as u8;
-            }
-            if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
-                s.quality = (s.quality + 1).min(100);
-            }
-            if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
-                s.quality = s.quality.saturating_sub(1).max(1);
+            // Every press counts: quick presses can arrive several in one frame.
+            let presses = |i: &mut egui::InputState, keys: &[(Modifiers, Key)]| -> i32 {
+                keys.iter().map(|&(m, k)| i.count_and_consume_key(m, k) as i32).sum()
+            };
+            let up = presses(i, &[(Modifiers::NONE, Key::ArrowUp), (Modifiers::SHIFT, Key::ArrowUp), (Modifiers::NONE, Key::Plus), (Modifiers::NONE, Key::Equals)]);
+            let down = presses(i, &[(Modifiers::NONE, Key::ArrowDown), (Modifiers::SHIFT, Key::ArrowDown), (Modifiers::NONE, Key::Minus)]);
+            let right = presses(i, &[(Modifiers::NONE, Key::ArrowRight)]);
+            let left = presses(i, &[(Modifiers::NONE, Key::ArrowLeft)]);
+            let steps = 5 * (up - down) + (right - left);
+            if steps != 0 {
+                s.quality = (s.quality as i32 + steps).clamp(1, 100) as u8;
             }
             if i.consume_key(Modifiers::NONE, Key::X) {
                 s.scale = if s.scale == 2 { 4 } else { 2 };
