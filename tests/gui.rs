@@ -451,3 +451,48 @@ fn quick_key_presses_all_count_and_a_missing_file_does_not_stop_the_launch() {
     h.step();
     assert_eq!(h.state().settings.quality, (before + 17).min(100));
 }
+
+#[test]
+fn the_badge_compares_full_results_and_says_at_what_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 96, 80);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let app = h.state();
+    let best: Vec<_> = app.panel_descs().into_iter().filter(|p| p.best).collect();
+    assert_eq!(best.len(), 1, "one winner");
+    let winner = &app.results.slots[&best[0].id].outcome.as_ref().unwrap().view.output;
+    let smallest = app
+        .shown_methods()
+        .iter()
+        .filter_map(|m| app.results.slots.get(&m.key)?.outcome.as_ref().ok().map(|r| r.view.output.bits_per_pixel))
+        .fold(f64::INFINITY, f64::min);
+    let badge = best[0].badge.clone();
+    assert!(badge.starts_with(&format!("best PSNR-Y at {:.3} bpp", winner.bits_per_pixel)), "{badge}");
+    assert_eq!(badge.contains("LR +"), winner.bits_per_pixel > smallest * 1.02, "{badge}");
+    assert!(!labels_containing(&h, &badge).is_empty(), "{badge} on screen");
+}
+
+#[test]
+fn a_preview_fills_its_panel_and_wins_no_badge() {
+    let dir = tempfile::tempdir().unwrap();
+    // Above the networks' preview threshold (0.4 MP): they show a reduced-copy result first.
+    let path = write_test_image(dir.path(), "large.png", 760, 600);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    let start = Instant::now();
+    loop {
+        h.step();
+        let app = h.state();
+        let preview = app.panel_descs().into_iter().find(|p| p.preview && p.image.is_some());
+        if let Some(panel) = preview {
+            let placement = panel.image.unwrap().placement;
+            assert_eq!((placement.width(), placement.height()), (760.0, 600.0), "{}: drawn over the whole image", panel.id);
+            assert!(app.best_badge().is_none(), "no badge while a panel shows a preview");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "no preview appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -139,8 +139,10 @@ pub struct PanelDesc {
     pub updating: bool,
     /// Computed on the reduced copy of a large image.
     pub preview: bool,
-    /// Highest PSNR-Y among the methods.
+    /// Highest PSNR-Y among the methods, compared like with like (see `best_badge`).
     pub best: bool,
+    /// What the badge says: "best PSNR-Y" and at what size.
+    pub badge: String,
 }
 
 #[derive(Clone, Copy)]
@@ -454,6 +456,7 @@ impl RescaleApp {
             updating: false,
             preview: false,
             best: false,
+            badge: String::new(),
         });
 
         let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
@@ -467,12 +470,13 @@ impl RescaleApp {
             updating: false,
             preview: false,
             best: false,
+            badge: String::new(),
         };
         if let Some((_, slot)) = lr_slot {
             if let Ok(ready) = &slot.outcome {
                 let o = &ready.view.output;
-                let hr = Vec2::new(ready.view.hr_size[0] as f32, ready.view.hr_size[1] as f32);
-                let lr_size = Vec2::new(o.lr.width() as f32, o.lr.height() as f32);
+                let hr = self.result_extent(&ready.view);
+                let lr_size = hr / o.scale as f32;
                 let placement = match self.settings.lr_display {
                     LrDisplay::UpscaledNearest => Rect::from_min_size(Pos2::ZERO, hr),
                     LrDisplay::OwnSize => Rect::from_center_size((hr / 2.0).to_pos2(), lr_size),
@@ -500,16 +504,7 @@ impl RescaleApp {
         }
         panels.push(lr_panel);
 
-        let best_psnr = self
-            .shown_methods()
-            .iter()
-            .filter_map(|m| match self.results.slots.get(&m.key) {
-                Some(Slot { outcome: Ok(r), .. }) if !self.slot_is_stale(self.results.slots.get(&m.key).unwrap()) => {
-                    Some(r.view.output.metrics.psnr_y)
-                }
-                _ => None,
-            })
-            .fold(f64::NEG_INFINITY, f64::max);
+        let best = self.best_badge();
         for m in self.shown_methods() {
             let mut desc = PanelDesc {
                 id: m.key.clone(),
@@ -521,6 +516,7 @@ impl RescaleApp {
                 updating: false,
                 preview: false,
                 best: false,
+                badge: String::new(),
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
                 // Unavailable methods get a line above the grid, not a panel of empty space.
@@ -530,8 +526,7 @@ impl RescaleApp {
                     desc.updating = self.slot_is_stale(slot);
                     match &slot.outcome {
                         Ok(ready) => {
-                            let o = &ready.view.output;
-                            let hr = Vec2::new(ready.view.hr_size[0] as f32, ready.view.hr_size[1] as f32);
+                            let hr = self.result_extent(&ready.view);
                             let current = self.current_key();
                             let butteraugli = self.perceptual.current(&m.key, current.as_ref()).and_then(|p| p.outcome.as_ref().ok());
                             let texture = match (self.settings.view, self.settings.diff_kind) {
@@ -546,7 +541,10 @@ impl RescaleApp {
                             desc.lines = metric_lines(&ready.view);
                             desc.lines.push(self.perceptual.line(&m.key, current.as_ref(), self.settings.perceptual));
                             desc.preview = ready.view.preview;
-                            desc.best = !desc.updating && (o.metrics.psnr_y - best_psnr).abs() < 1e-9;
+                            if let Some((key, badge)) = &best {
+                                desc.best = key == &m.key && !desc.updating;
+                                desc.badge = badge.clone();
+                            }
                         }
                         Err(e) => {
                             desc.note = Some(format!("failed: {e}"));
@@ -559,6 +557,47 @@ impl RescaleApp {
             panels.push(desc);
         }
         panels
+    }
+
+    /// Where a result is drawn, in original-image pixels: a preview (computed on a reduced copy)
+    /// is stretched over the whole modcropped image, so it fills the panel at the panel's zoom
+    /// like the full result will, instead of sitting as a thumbnail in a corner.
+    pub fn result_extent(&self, view: &super::worker::MethodView) -> Vec2 {
+        match (view.preview, self.active_doc()) {
+            (true, Some(doc)) => {
+                let scale = view.output.scale.max(1);
+                let (w, h) = (doc.rgb.width(), doc.rgb.height());
+                Vec2::new((w - w % scale) as f32, (h - h % scale) as f32)
+            }
+            _ => Vec2::new(view.hr_size[0] as f32, view.hr_size[1] as f32),
+        }
+    }
+
+    /// The method with the highest PSNR-Y and the badge's text, only when every shown method has
+    /// a current, full-resolution result: a preview's numbers are not comparable with a full
+    /// result's. The text says at what size, and how much more the winner's LR costs than the
+    /// smallest when that is more than 2 %.
+    pub fn best_badge(&self) -> Option<(String, String)> {
+        let mut results = Vec::new();
+        for m in self.shown_methods().into_iter().filter(|m| m.runnable.is_ok()) {
+            match self.results.slots.get(&m.key) {
+                Some(slot @ Slot { outcome: Ok(r), .. }) if !self.slot_is_stale(slot) && !r.view.preview => {
+                    results.push((m.key.clone(), r.view.output.metrics.psnr_y, r.view.output.bits_per_pixel));
+                }
+                _ => return None,
+            }
+        }
+        if results.len() < 2 {
+            return None;
+        }
+        let (key, _, bpp) = results.iter().cloned().max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let smallest = results.iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+        let extra = (bpp / smallest - 1.0) * 100.0;
+        let mut badge = format!("best PSNR-Y at {bpp:.3} bpp");
+        if extra > 2.0 {
+            badge.push_str(&format!(", LR +{extra:.0} % bytes"));
+        }
+        Some((key, badge))
     }
 
     /// "IRN ×2: reason; SAIN ×2: reason" for the methods the user asked for that cannot run.

@@ -174,7 +174,8 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
             }
             ui.label(text);
             if desc.best {
-                ui.label(egui::RichText::new("best PSNR-Y").small().color(BEST));
+                ui.label(egui::RichText::new(&desc.badge).small().color(BEST))
+                    .on_hover_text("Highest PSNR-Y of the panels, all at full resolution and current settings");
             }
             if desc.preview {
                 ui.label(egui::RichText::new("preview").small().color(UPDATING))
