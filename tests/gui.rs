@@ -496,3 +496,36 @@ fn a_preview_fills_its_panel_and_wins_no_badge() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn without_a_file_dialog_a_typed_path_opens_the_image() {
+    // What Open… falls back to when the system dialog returns nothing (no portal here).
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "typed.png", 64, 48);
+    let mut h = harness(options());
+    h.state_mut().path_prompt = Some(rescale_lab::gui::path_prompt::PathPrompt::new(rescale_lab::gui::path_prompt::PromptPurpose::OpenImage, None));
+    // A new window is measured in its first frame and shown from the next.
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(!labels_containing(&h, "No file dialog answered").is_empty(), "the prompt says what happened");
+    // The text field has focus: typing "s" must not switch to the split view.
+    h.get_by_role(egui::accesskit::Role::TextInput).type_text(&format!("{}", path.display()));
+    h.step();
+    assert_eq!(h.state().settings.view, ViewMode::Grid, "single-key shortcuts stay out of the text field");
+    h.get_by_label("Open").click();
+    run_until_idle(&mut h);
+    assert_eq!(h.state().active_doc().map(|d| d.name.clone()), Some("typed".into()));
+    assert!(h.state().path_prompt.is_none());
+
+    // A path that does not exist is reported and the prompt stays.
+    h.state_mut().path_prompt = Some(rescale_lab::gui::path_prompt::PathPrompt::new(rescale_lab::gui::path_prompt::PromptPurpose::OpenImage, Some(dir.path().join("nope.png"))));
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Open").click();
+    h.step();
+    h.step();
+    assert!(h.state().errors().iter().any(|e| e.contains("nope.png: no such file")), "{:?}", h.state().errors());
+    assert!(h.state().path_prompt.is_some());
+}

@@ -14,6 +14,7 @@ use crate::rescaler::{Rescaler, UpscaleOptions};
 
 use super::documents::{Document, Ready, ResultKey, Results, Slot, IMAGE_TEXTURE};
 use super::export::{ExportJob, ExportMethod};
+use super::path_prompt::{PathPrompt, PromptPurpose};
 use super::settings::{CodecFamily, DeviceChoice, DiffKind, LrDisplay, Settings, ViewMode, STORAGE_KEY};
 use super::view::ViewState;
 use super::worker::{rd_reduced, ComputeJob, Event, ImageSource, JobMethod, MethodsLoaded, RdJob, Workers};
@@ -165,6 +166,8 @@ pub struct RescaleApp {
     pub active: Option<u64>,
     pub results: Results,
     pub perceptual: super::perceptual::PerceptualState,
+    /// Open when a file dialog returned nothing: a typed path instead.
+    pub path_prompt: Option<super::path_prompt::PathPrompt>,
     pub methods: MethodsState,
     pub view: ViewState,
     pub rd: RdState,
@@ -226,6 +229,7 @@ impl RescaleApp {
             active: None,
             results: Results::default(),
             perceptual: Default::default(),
+            path_prompt: None,
             methods: MethodsState {
                 key: None,
                 loaded: None,
@@ -761,7 +765,12 @@ impl RescaleApp {
                 if let Some(dir) = self.settings.recent.first().and_then(|p| p.parent()) {
                     dialog = dialog.set_directory(dir);
                 }
-                for path in dialog.pick_files().unwrap_or_default() {
+                let picked = dialog.pick_files().unwrap_or_default();
+                if picked.is_empty() {
+                    let near = self.settings.recent.first().and_then(|p| p.parent()).map(|p| p.join(""));
+                    self.path_prompt = Some(PathPrompt::new(PromptPurpose::OpenImage, near));
+                }
+                for path in picked {
                     self.open(ImageSource::Path(path));
                 }
             }
@@ -787,12 +796,13 @@ impl RescaleApp {
                 }
             }
             Action::LoadModelDialog => {
-                if let Some(path) = rfd::FileDialog::new()
+                match rfd::FileDialog::new()
                     .set_title("Load an IRN or SAIN checkpoint")
                     .add_filter("Checkpoints", &["pth", "pt", "safetensors"])
                     .pick_file()
                 {
-                    self.apply(ctx, Action::LoadModel(path));
+                    Some(path) => self.apply(ctx, Action::LoadModel(path)),
+                    None => self.path_prompt = Some(PathPrompt::new(PromptPurpose::LoadModel, None)),
                 }
             }
             Action::LoadModel(path) => {
@@ -806,8 +816,13 @@ impl RescaleApp {
                 if let Some(dir) = &self.settings.export_dir {
                     dialog = dialog.set_directory(dir);
                 }
-                if let Some(dir) = dialog.pick_folder() {
-                    self.export_to(dir);
+                match dialog.pick_folder() {
+                    Some(dir) => self.export_to(dir),
+                    None => {
+                        // A default to accept with Enter: the last folder, else ./rescale-lab-export.
+                        let default = self.settings.export_dir.clone().unwrap_or_else(|| PathBuf::from("rescale-lab-export"));
+                        self.path_prompt = Some(PathPrompt::new(PromptPurpose::ExportFolder, Some(default)));
+                    }
                 }
             }
             Action::ExportTo(dir) => self.export_to(dir),

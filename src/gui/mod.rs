@@ -13,6 +13,7 @@ pub mod documents;
 pub mod export;
 pub mod font;
 pub mod panels;
+pub mod path_prompt;
 pub mod perceptual;
 pub mod samples;
 pub mod settings;

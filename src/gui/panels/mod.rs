@@ -45,4 +45,5 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     }
     egui::CentralPanel::default().show(ui, |ui| compare::show(app, ui));
     overlays::show(app, ui);
+    super::path_prompt::show(app, ui.ctx());
 }
