@@ -529,3 +529,23 @@ fn without_a_file_dialog_a_typed_path_opens_the_image() {
     assert!(h.state().errors().iter().any(|e| e.contains("nope.png: no such file")), "{:?}", h.state().errors());
     assert!(h.state().path_prompt.is_some());
 }
+
+#[test]
+fn a_panel_behind_the_slider_says_which_setting_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    // Large enough that the networks take a while at the new quality.
+    let path = write_test_image(dir.path(), "photo.png", 320, 256);
+    let mut h = harness(GuiOptions { settings_override: Some(Settings { perceptual: false, ..options().settings_override.unwrap() }), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    h.state_mut().settings.quality = 30;
+    h.step();
+    let stale: Vec<_> = h.state().panel_descs().into_iter().filter(|p| p.updating).collect();
+    assert!(!stale.is_empty(), "some panel is still on the old quality");
+    for panel in &stale {
+        assert_eq!(panel.stale_note, "shows JPEG q75, computing JPEG q30", "{}", panel.id);
+    }
+    assert!(!labels_containing(&h, "updating: shows JPEG q75, computing JPEG q30").is_empty());
+    run_until_idle(&mut h);
+    assert!(h.state().panel_descs().iter().all(|p| !p.updating && p.stale_note.is_empty()));
+}

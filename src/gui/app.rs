@@ -144,6 +144,8 @@ pub struct PanelDesc {
     pub best: bool,
     /// What the badge says: "best PSNR-Y" and at what size.
     pub badge: String,
+    /// When `updating`: which setting the shown result is for, and which one is coming.
+    pub stale_note: String,
 }
 
 #[derive(Clone, Copy)]
@@ -461,6 +463,7 @@ impl RescaleApp {
             preview: false,
             best: false,
             badge: String::new(),
+            stale_note: String::new(),
         });
 
         let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
@@ -475,6 +478,7 @@ impl RescaleApp {
             preview: false,
             best: false,
             badge: String::new(),
+            stale_note: String::new(),
         };
         if let Some((_, slot)) = lr_slot {
             if let Ok(ready) = &slot.outcome {
@@ -503,6 +507,7 @@ impl RescaleApp {
                 lr_panel.image = Some(PanelImage { texture: ready.lr.id(), placement });
                 lr_panel.note = None;
                 lr_panel.updating = self.slot_is_stale(slot);
+                lr_panel.stale_note = self.stale_note(slot);
                 lr_panel.preview = ready.view.preview;
             }
         }
@@ -521,6 +526,7 @@ impl RescaleApp {
                 preview: false,
                 best: false,
                 badge: String::new(),
+                stale_note: String::new(),
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
                 // Unavailable methods get a line above the grid, not a panel of empty space.
@@ -528,6 +534,7 @@ impl RescaleApp {
                 (Ok(_), None) => desc.note = Some("computing…".into()),
                 (Ok(_), Some(slot)) => {
                     desc.updating = self.slot_is_stale(slot);
+                    desc.stale_note = self.stale_note(slot);
                     match &slot.outcome {
                         Ok(ready) => {
                             let hr = self.result_extent(&ready.view);
@@ -561,6 +568,24 @@ impl RescaleApp {
             panels.push(desc);
         }
         panels
+    }
+
+    /// For a result that lags the settings (a fast drag): which setting it shows and which one
+    /// is coming. Empty when it is current.
+    pub fn stale_note(&self, slot: &Slot) -> String {
+        match self.current_key() {
+            Some(current) if self.slot_is_stale(slot) => {
+                let (shown, coming) = (setting_text(&slot.key), setting_text(&current));
+                if shown != coming {
+                    format!("shows {shown}, computing {coming}")
+                } else if slot.key.scale != current.scale {
+                    format!("shows ×{}, computing ×{}", slot.key.scale, current.scale)
+                } else {
+                    "shows the previous settings, computing the new ones".to_string()
+                }
+            }
+            _ => String::new(),
+        }
     }
 
     /// Where a result is drawn, in original-image pixels: a preview (computed on a reduced copy)
@@ -1327,6 +1352,15 @@ fn path_from_text(text: &str) -> Option<PathBuf> {
     let line = line.strip_prefix("file://").unwrap_or(line);
     let path = PathBuf::from(line);
     path.is_file().then_some(path)
+}
+
+/// The compression setting a result was computed for: "JPEG q62" or "JPEG ≤0.500 bpp".
+pub fn setting_text(key: &ResultKey) -> String {
+    match (key.target_bpp_bits.map(f64::from_bits), key.codec) {
+        (Some(bpp), crate::codec::Codec::Jpeg { .. }) => format!("JPEG ≤{bpp:.3} bpp"),
+        (Some(bpp), crate::codec::Codec::Webp { .. }) => format!("WebP ≤{bpp:.3} bpp"),
+        _ => codec_text(&key.codec),
+    }
 }
 
 pub fn codec_text(codec: &crate::codec::Codec) -> String {

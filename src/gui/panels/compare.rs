@@ -183,7 +183,8 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
             }
             if desc.updating {
                 ui.add(egui::Spinner::new().size(12.0));
-                ui.label(egui::RichText::new("updating").small().color(UPDATING));
+                let text = if desc.stale_note.is_empty() { "updating".to_string() } else { format!("updating: {}", desc.stale_note) };
+                ui.label(egui::RichText::new(text).small().color(UPDATING));
             }
         });
         for line in &desc.lines {

@@ -52,7 +52,10 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         cell(ui, if n >= 10_000 { format!("{n} ({})", bytes_text(n)) } else { format!("{n}") });
                         cell(ui, format!("{:.3}", o.bits_per_pixel));
                         cell(ui, match (&ready.view.size_match, o.codec.quality()) {
-                            (Some(matched), _) => format!("{} (for ≤{} B)", matched.quality, matched.target_bytes),
+                            (Some(matched), _) => match &matched.note {
+                                Some(note) => format!("{} (for ≤{} B; {note})", matched.quality, matched.target_bytes),
+                                None => format!("{} (for ≤{} B)", matched.quality, matched.target_bytes),
+                            },
                             (None, Some(q)) => q.get().to_string(),
                             (None, None) => "-".into(),
                         });
