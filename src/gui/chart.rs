@@ -68,13 +68,13 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 .filter(|_| app.settings.target_bpp().is_none())
                 .and_then(|c| c.points.iter().find(|p| p.0 == current_quality));
             if let Some(p) = swept {
-                return Some((m.key.clone(), [p.1, p.2]));
+                return Some((m.key.clone(), [log_bpp(p.1), p.2]));
             }
             // Not swept (the quality moved since): the live result is on the same image only
             // when the sweep is not on a reduced copy.
             match app.results.slots.get(&m.key) {
                 Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) && app.rd.reduced.is_none() => {
-                    Some((m.key.clone(), [r.view.output.bits_per_pixel, r.view.output.metrics.psnr_y]))
+                    Some((m.key.clone(), [log_bpp(r.view.output.bits_per_pixel), r.view.output.metrics.psnr_y]))
                 }
                 _ => None,
             }
@@ -83,11 +83,23 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     Plot::new("rd-chart")
         // Bottom right: the curves rise to the top left and flatten along the top.
         .legend(Legend::default().position(Corner::RightBottom))
-        .x_axis_label("bits per HR pixel")
+        // Log rate, as codec plots use: below 0.5 bpp, where the methods differ, is no longer
+        // squeezed into a sliver of the width.
+        .x_axis_label("bits per HR pixel (log scale)")
+        .x_grid_spacer(|input| log_ticks(input.bounds.0, input.bounds.1))
+        .x_axis_formatter(|mark, _| bpp_text(10f64.powf(mark.value)))
+        .label_formatter(|hover| {
+            let (name, at) = match hover {
+                egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => (*plot_name, position),
+                egui_plot::HoverPosition::Elsewhere { position } => ("", position),
+            };
+            let head = if name.is_empty() { String::new() } else { format!("{name}\n") };
+            Some(format!("{head}{:.3} bpp, {:.2} dB", 10f64.powf(at.x), at.y))
+        })
         .y_axis_label("PSNR-Y (dB)")
         .show(ui, |plot| {
             if let Some(target) = app.settings.target_bpp() {
-                plot.vline(VLine::new(format!("target {target:.3} bpp"), target).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
+                plot.vline(VLine::new(format!("target {target:.3} bpp"), log_bpp(target)).color(Color32::from_gray(140)).style(egui_plot::LineStyle::dashed_loose()));
             }
             for (i, m) in methods.iter().enumerate() {
                 let color = PALETTE[i % PALETTE.len()];
@@ -96,7 +108,8 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         errors.push(format!("{}: {e}", m.label));
                     }
                     // Sorted by bpp so the line does not zig-zag where quality and size disagree.
-                    let mut pts: Vec<[f64; 2]> = curve.points.iter().map(|p| [p.1, p.2]).filter(|p| p[1].is_finite()).collect();
+                    let mut pts: Vec<[f64; 2]> =
+                        curve.points.iter().map(|p| [log_bpp(p.1), p.2]).filter(|p| p[0].is_finite() && p[1].is_finite()).collect();
                     pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
                     if !pts.is_empty() {
                         plot.line(Line::new(m.label.clone(), PlotPoints::from(pts.clone())).color(color).width(2.0));
@@ -122,6 +135,37 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     for line in bd_lines(app) {
         ui.label(egui::RichText::new(line).monospace());
     }
+}
+
+/// The chart's x: log10 of the rate (a rate of 0, only possible without a codec, is left out).
+fn log_bpp(bpp: f64) -> f64 {
+    if bpp > 0.0 { bpp.log10() } else { f64::NAN }
+}
+
+fn bpp_text(bpp: f64) -> String {
+    match bpp {
+        b if b >= 1.0 => format!("{b:.0}"),
+        b if b >= 0.1 => format!("{b:.1}"),
+        b => format!("{b:.2}"),
+    }
+}
+
+/// Ticks of a log axis at 1, 2 and 5 × 10^k between `min` and `max` (in log10 units); the
+/// powers of ten are the major lines.
+pub fn log_ticks(min: f64, max: f64) -> Vec<egui_plot::GridMark> {
+    if !(min.is_finite() && max.is_finite()) || max <= min || max - min > 12.0 {
+        return Vec::new();
+    }
+    let mut marks = Vec::new();
+    for decade in (min.floor() as i32)..=(max.ceil() as i32) {
+        for (m, step) in [(1.0f64, 1.0), (2.0, 0.3), (5.0, 0.3)] {
+            let value = (m * 10f64.powi(decade)).log10();
+            if value >= min && value <= max {
+                marks.push(egui_plot::GridMark { value, step_size: step });
+            }
+        }
+    }
+    marks
 }
 
 /// Bjøntegaard deltas of every swept method against Bicubic's sweep: dB at equal size and %
@@ -153,4 +197,19 @@ pub fn bd_lines(app: &RescaleApp) -> Vec<String> {
         lines.insert(0, format!("Against Bicubic, Bjøntegaard over the sweep{note}:"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ticks_fall_on_1_2_5_with_decades_major() {
+        let marks = log_ticks(0.05f64.log10(), 3.0f64.log10());
+        let labels: Vec<String> = marks.iter().map(|m| bpp_text(10f64.powf(m.value))).collect();
+        assert_eq!(labels, ["0.05", "0.1", "0.2", "0.5", "1", "2"]);
+        let majors: Vec<String> = marks.iter().filter(|m| m.step_size == 1.0).map(|m| bpp_text(10f64.powf(m.value))).collect();
+        assert_eq!(majors, ["0.1", "1"]);
+        assert!(log_ticks(1.0, 0.0).is_empty());
+    }
 }
