@@ -30,18 +30,22 @@ pub struct PerceptualMetrics {
 
 /// SSIMULACRA2 and Butteraugli of `distorted` against `reference` (same size, ≥ 8×8).
 pub fn evaluate(reference: &RgbImage, distorted: &RgbImage) -> Result<PerceptualMetrics> {
-    check_sizes(reference, distorted)?;
-    let (ssimulacra2, butteraugli) = rayon::join(|| ssimulacra2(reference, distorted), || butteraugli(reference, distorted, false));
-    let butteraugli = butteraugli?;
-    Ok(PerceptualMetrics { ssimulacra2: ssimulacra2?, butteraugli: butteraugli.score, butteraugli_3norm: butteraugli.pnorm_3 })
+    Ok(compute(reference, distorted, false)?.0)
 }
 
-/// Butteraugli's per-pixel distance map (row-major, `width × height`), for the difference view.
-pub fn butteraugli_map(reference: &RgbImage, distorted: &RgbImage) -> Result<Vec<f32>> {
+/// `evaluate`, plus Butteraugli's per-pixel distance map (row-major, `width × height`) for the
+/// difference view, from the same Butteraugli pass.
+pub fn evaluate_with_map(reference: &RgbImage, distorted: &RgbImage) -> Result<(PerceptualMetrics, Vec<f32>)> {
+    let (metrics, map) = compute(reference, distorted, true)?;
+    Ok((metrics, map.ok_or_else(|| metric_error("Butteraugli", "no distance map returned"))?))
+}
+
+fn compute(reference: &RgbImage, distorted: &RgbImage, with_map: bool) -> Result<(PerceptualMetrics, Option<Vec<f32>>)> {
     check_sizes(reference, distorted)?;
-    let result = butteraugli(reference, distorted, true)?;
-    let map = result.diffmap.ok_or_else(|| metric_error("Butteraugli", "no distance map returned"))?;
-    Ok(map.buf().to_vec())
+    let (ssimulacra2, butteraugli) = rayon::join(|| ssimulacra2(reference, distorted), || butteraugli(reference, distorted, with_map));
+    let butteraugli = butteraugli?;
+    let metrics = PerceptualMetrics { ssimulacra2: ssimulacra2?, butteraugli: butteraugli.score, butteraugli_3norm: butteraugli.pnorm_3 };
+    Ok((metrics, butteraugli.diffmap.map(|map| map.buf().to_vec())))
 }
 
 fn check_sizes(reference: &RgbImage, distorted: &RgbImage) -> Result<()> {

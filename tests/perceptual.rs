@@ -68,6 +68,7 @@ fn sizes_are_checked() {
     let tiny = image::RgbImage::new(7, 9);
     let error = perceptual::evaluate(&tiny, &tiny).unwrap_err().to_string();
     assert!(error.contains("too small"), "{error}");
-    let map = perceptual::butteraugli_map(&a, &a).unwrap();
+    let (metrics, map) = perceptual::evaluate_with_map(&a, &a).unwrap();
     assert_eq!(map.len(), 256);
+    assert_eq!(metrics, perceptual::evaluate(&a, &a).unwrap(), "one pass gives the same numbers");
 }

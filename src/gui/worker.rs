@@ -433,6 +433,8 @@ fn compute_loop(
             steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, true)));
             steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, false)));
         }
+        // Full-resolution results of this job, for the perceptual pass.
+        let mut full_results: Vec<(&JobMethod, Arc<MethodView>)> = Vec::new();
         for (method, preview) in steps {
             if let Some(newer) = drain_newest(&rx, &mut docs) {
                 let _ = tx.send(Event::JobFinished { job_id: job.job_id });
@@ -446,6 +448,9 @@ fn compute_loop(
                 _ => &mut pipelines.full,
             };
             let outcome = run_one(pipeline, method, &job, preview, max_side);
+            if let (false, Ok(view)) = (preview, &outcome) {
+                full_results.push((method, view.clone()));
+            }
             let _ = tx.send(Event::Result(Box::new(ComputeResult {
                 job_id: job.job_id,
                 doc_id: job.doc_id,
@@ -458,14 +463,14 @@ fn compute_loop(
         // The perceptual metrics come last, so they never delay PSNR/SSIM; a newer job stops
         // them between methods like the rest.
         if next.is_none() && job.perceptual {
-            for method in &job.methods {
+            for (method, view) in &full_results {
                 if let Some(newer) = drain_newest(&rx, &mut docs) {
                     let _ = tx.send(Event::JobFinished { job_id: job.job_id });
                     next = Some(newer);
                     break;
                 }
                 let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
-                let outcome = perceptual_one(&mut pipelines.full, method, &job, max_side);
+                let outcome = perceptual_one(&mut pipelines.full, view, max_side);
                 let _ = tx.send(Event::Perceptual(Box::new(PerceptualResult {
                     job_id: job.job_id,
                     doc_id: job.doc_id,
@@ -540,13 +545,11 @@ fn output_of(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob) -> R
 /// threshold of visibility; beyond 4 the difference is plain to anyone).
 pub const BUTTERAUGLI_FULL_SCALE: f32 = 4.0;
 
-/// SSIMULACRA2, Butteraugli and its map, on the full-resolution result (served from the cache).
-fn perceptual_one(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob, max_side: usize) -> Result<(PerceptualMetrics, ColorImage), String> {
+/// SSIMULACRA2, Butteraugli and its map, of a full-resolution result this job already computed.
+fn perceptual_one(pipeline: &mut Pipeline, view: &MethodView, max_side: usize) -> Result<(PerceptualMetrics, ColorImage), String> {
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<(PerceptualMetrics, ColorImage), String> {
-        let (output, _) = output_of(pipeline, method, job)?;
-        let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
-        let metrics = crate::perceptual::evaluate(hr, &output.reconstruction).map_err(|e| e.to_string())?;
-        let map = crate::perceptual::butteraugli_map(hr, &output.reconstruction).map_err(|e| e.to_string())?;
+        let (hr, _) = pipeline.hr(view.output.scale).map_err(|e| e.to_string())?;
+        let (metrics, map) = crate::perceptual::evaluate_with_map(hr, &view.output.reconstruction).map_err(|e| e.to_string())?;
         let pixels = map.iter().map(|&d| colormap::ramp(d / BUTTERAUGLI_FULL_SCALE)).collect();
         let image = ColorImage::new([hr.width() as usize, hr.height() as usize], pixels);
         Ok((metrics, shrink_color_image(image, max_side)))
