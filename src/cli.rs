@@ -376,18 +376,13 @@ impl CommonArgs {
         bench::codec_family(&self.codec_at(75).expect("75 is a valid quality"))
     }
 
-    fn upscale_options(&self) -> Result<UpscaleOptions> {
-        if !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            bail!("--temperature must be a number ≥ 0, got {}", self.temperature);
-        }
-        Ok(UpscaleOptions { temperature: self.temperature, seed: self.seed })
+    // The values were checked by their parsers (`parse_temperature`, `parse_megapixels`).
+    fn upscale_options(&self) -> UpscaleOptions {
+        UpscaleOptions { temperature: self.temperature, seed: self.seed }
     }
 
-    fn load_options(&self) -> Result<LoadOptions> {
-        if !(self.max_megapixels > 0.0) {
-            bail!("--max-megapixels must be positive");
-        }
-        Ok(LoadOptions { max_megapixels: self.max_megapixels })
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions { max_megapixels: self.max_megapixels }
     }
 
     fn device(&self) -> Device {
@@ -477,8 +472,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
     }
     let codec = common.codec_at(args.quality)?;
-    let options = common.upscale_options()?;
-    let load = common.load_options()?;
+    let options = common.upscale_options();
+    let load = common.load_options();
     if args.bpp.is_some() && common.codec == CodecName::None {
         return Err(BadArgument("--bpp needs a lossy codec: add --codec jpeg or --codec webp".into()).into());
     }
@@ -500,7 +495,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     // The LR does not depend on the codec setting: an earlier run's identical LR is kept as it
     // is, so only a different one (other weights) is refused, when it is known.
     files::require_regular_file(&args.image)?;
-    files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force, |_| false)?;
+    files::check_outputs(&args.out, &[compressed_path.clone(), sr_path.clone()], args.force)?;
 
     let device = common.device();
     let method = common.method(kind, args.weights.as_deref(), &device)?;
@@ -667,8 +662,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         // At equal size the quality is searched for: one codec of the family stands for it.
         codecs: if args.bpp.is_empty() { common.codecs(&args.quality)? } else { vec![common.codec_at(75)?] },
         methods,
-        options: common.upscale_options()?,
-        load: common.load_options()?,
+        options: common.upscale_options(),
+        load: common.load_options(),
         strict: args.strict,
         perceptual: !args.no_perceptual,
         target_bpp: args.bpp.clone(),

@@ -46,15 +46,15 @@ pub enum Written {
 }
 
 /// Checks before any expensive work that `dir` can be created and written to, and that none of
-/// `paths` exists unless `replace` or `identical` says it may stay (its bytes are not known
-/// yet: callers leave out the files that may be identical, which [`write_outputs`] judges).
-pub fn check_outputs(dir: &Path, paths: &[PathBuf], replace: bool, identical: impl Fn(&Path) -> bool) -> Result<()> {
+/// `paths` exists unless `replace`. The bytes are not known yet: callers leave out the files
+/// that may turn out identical to what exists, which [`write_outputs`] judges.
+pub fn check_outputs(dir: &Path, paths: &[PathBuf], replace: bool) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|error| EngineError::io(dir, error))?;
     let probe = dir.join(format!(".rescale-lab-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|error| EngineError::io(dir, error))?;
     let _ = std::fs::remove_file(&probe);
     if !replace {
-        if let Some(path) = paths.iter().find(|p| p.exists() && !identical(p)) {
+        if let Some(path) = paths.iter().find(|p| p.exists()) {
             return Err(EngineError::Image {
                 path: path.clone(),
                 reason: "already exists; pass --force to replace it".to_string(),

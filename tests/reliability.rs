@@ -40,6 +40,13 @@ fn output_within(command: &mut Command, limit: Duration) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `run IMAGE --method irn --weights WEIGHTS --out OUT`.
+fn run_irn_with(image: &Path, weights: &Path, out: &Path) -> Command {
+    let mut command = bin();
+    command.arg("run").arg(image).args(["--method", "irn", "--weights"]).arg(weights).arg("--out").arg(out);
+    command
+}
+
 fn small_crop(path: &Path, from: &str, side: u32) {
     let image = image::open(shared(from)).unwrap().to_rgb8();
     image::imageops::crop_imm(&image, 0, 0, side, side).to_image().save(path).unwrap();
@@ -110,15 +117,7 @@ fn weights_with_nan_or_inf_are_refused_instead_of_giving_black_images() {
     for (name, value) in [("nan.safetensors", f32::NAN), ("inf.safetensors", f32::INFINITY)] {
         let weights = dir.path().join(name);
         poisoned_weights(&weights, value);
-        let out = bin()
-            .arg("run")
-            .arg(&image)
-            .args(["--method", "irn", "--weights"])
-            .arg(&weights)
-            .arg("--out")
-            .arg(dir.path().join("out"))
-            .output()
-            .unwrap();
+        let out = run_irn_with(&image, &weights, &dir.path().join("out")).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let message = stderr(&out);
         assert!(message.contains(name) && message.contains("operations.1.F.conv1.weight") && message.contains("1 NaN or infinite"), "{message}");
@@ -248,10 +247,7 @@ fn a_fifo_as_image_or_weights_is_refused_without_hanging() {
 
     let image = dir.path().join("crop.png");
     small_crop(&image, "data/eval/Set5/bird.png", 64);
-    let out = output_within(
-        bin().arg("run").arg(&image).args(["--method", "irn", "--weights"]).arg(&fifo).arg("--out").arg(dir.path().join("out")),
-        limit,
-    );
+    let out = output_within(&mut run_irn_with(&image, &fifo, &dir.path().join("out")), limit);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("pipe.png: not a regular file (a named pipe)"), "{}", stderr(&out));
 }
@@ -337,14 +333,8 @@ fn os_reasons_are_said_once_and_backtraces_stay_out_of_messages() {
     zip.start_file("archive/data.pkl", options).unwrap();
     zip.write_all(&[0x80, 0x02, 0xEE, 0xEE, 0xEE]).unwrap();
     zip.finish().unwrap();
-    let out = bin()
+    let out = run_irn_with(&shared("data/eval/Set5/bird.png"), &weights, &dir.path().join("out"))
         .env("RUST_BACKTRACE", "1")
-        .arg("run")
-        .arg(shared("data/eval/Set5/bird.png"))
-        .args(["--method", "irn", "--weights"])
-        .arg(&weights)
-        .arg("--out")
-        .arg(dir.path().join("out"))
         .output()
         .unwrap();
     let message = stderr(&out);

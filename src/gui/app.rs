@@ -1393,10 +1393,10 @@ pub fn ms_text(d: Duration) -> String {
 pub fn metric_lines(view: &super::worker::MethodView) -> Vec<String> {
     let o = &view.output;
     // At equal size the quality is each method's own: it leads the line.
-    let quality = match (&view.size_match, o.codec.quality()) {
-        (Some(m), _) if !m.within_target => "q1 (over the target) · ".to_string(),
-        (Some(m), _) => format!("q{} · ", m.quality),
-        _ => String::new(),
+    let quality = match &view.size_match {
+        Some(m) if !m.within_target => "q1 (over the target) · ".to_string(),
+        Some(m) => format!("q{} · ", m.quality),
+        None => String::new(),
     };
     vec![
         format!("{quality}PSNR-Y {:.2} dB · SSIM-Y {:.4}", o.metrics.psnr_y, o.metrics.ssim_y),
