@@ -232,12 +232,16 @@ pub struct GuiArgs {
     /// What the difference view draws.
     #[arg(long, value_enum)]
     pub map: Option<MapName>,
+    /// Start in demo mode (large type, controls folded away; F11 or Esc leaves it).
+    #[arg(long)]
+    pub demo: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum MapName {
     Error,
     Butteraugli,
+    VsBicubic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -275,6 +279,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
             settings.diff_kind = match map {
                 MapName::Error => rescale_lab::gui::settings::DiffKind::Error,
                 MapName::Butteraugli => rescale_lab::gui::settings::DiffKind::Butteraugli,
+                MapName::VsBicubic => rescale_lab::gui::settings::DiffKind::VsBicubic,
             };
         }
         if let Some(scale) = args.scale {
@@ -304,6 +309,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
         fresh_settings: args.fresh,
         window_size: args.size,
         settings_override,
+        demo: args.demo,
         ..Default::default()
     })
 }

@@ -27,6 +27,7 @@ pub mod pth_check;
 pub mod rd;
 pub mod rescaler;
 pub mod speed;
+pub mod versus;
 
 pub use bicubic::Bicubic;
 pub use codec::{Codec, Compressed, Quality};

@@ -152,7 +152,7 @@ fn export_writes_every_file_and_never_overwrites() {
     // The "Export to <folder>" button appears once a folder was used; set it as a past export.
     h.state_mut().settings.export_dir = Some(out.clone());
     h.step();
-    h.get_by_label("Export to export").click();
+    h.get_by_label("Export again to export").click();
     run_until_idle(&mut h);
     assert!(h.state().errors().is_empty(), "errors: {:?}", h.state().errors());
     for name in [
@@ -242,7 +242,7 @@ fn views_shortcuts_and_chart() {
     h.key_press(egui::Key::D);
     run_until_idle(&mut h);
     assert_eq!(h.state().settings.view, ViewMode::Difference);
-    assert!(!labels_containing(&h, "Heatmap full scale").is_empty());
+    assert!(!labels_containing(&h, "Full scale").is_empty());
     h.key_press(egui::Key::G);
     h.key_press(egui::Key::Num3);
     run_until_idle(&mut h);
@@ -548,4 +548,160 @@ fn a_panel_behind_the_slider_says_which_setting_it_shows() {
     assert!(!labels_containing(&h, "updating: shows JPEG q75, computing JPEG q30").is_empty());
     run_until_idle(&mut h);
     assert!(h.state().panel_descs().iter().all(|p| !p.updating && p.stale_note.is_empty()));
+}
+
+/// Rectangles of the labels on screen, with their text.
+fn label_rects(h: &Harness<'static, RescaleApp>) -> Vec<(String, egui::Rect)> {
+    h.query_all(by().role(egui::accesskit::Role::Label))
+        .filter_map(|n| {
+            let text = n.accesskit_node().value()?;
+            Some((text, n.rect()))
+        })
+        .collect()
+}
+
+#[test]
+fn at_1280x720_headers_never_overlap_and_the_controls_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "wide.png", 300, 200);
+    let settings = Settings { show_chart: true, ..options().settings_override.unwrap() };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { settings_override: Some(settings), ..options() }));
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    // The panels' headers: every label of the comparison area (left of the chart, above the
+    // table), pairwise apart. Before, the titles of panels 2 and 3 printed over each other here.
+    let descs = h.state().panel_descs();
+    assert!(descs.iter().filter(|d| d.delta.is_some()).count() >= 1, "networks show a figure vs Bicubic");
+    let chart_left = h.get_by_label_contains("Rate–distortion").rect().min.x;
+    let area_top = h.state().last_panel_rect.unwrap().min.y - 100.0;
+    let labels: Vec<_> = label_rects(&h)
+        .into_iter()
+        .filter(|(_, r)| r.min.x > 250.0 && r.max.x <= chart_left + 1.0 && r.min.y > area_top && r.max.y < 540.0 && r.width() > 0.0)
+        .collect();
+    for title in descs.iter().map(|d| &d.title) {
+        assert!(labels.iter().any(|(t, _)| t == title), "{title} is on screen as a label: {labels:?}");
+    }
+    for (i, (ta, a)) in labels.iter().enumerate() {
+        for (tb, b) in &labels[i + 1..] {
+            let overlap = a.intersect(*b);
+            assert!(overlap.width() <= 0.5 || overlap.height() <= 0.5, "{ta:?} {a:?} overlaps {tb:?} {b:?}");
+        }
+    }
+    // The side panel fits: Export and the chart toggle are on screen without scrolling.
+    for name in ["Export…", "Chart", "Open…", "Grid"] {
+        let r = h.get_by_label(name).rect();
+        assert!(r.max.y <= 720.0 && r.min.y >= 0.0, "{name} at {r:?}, below the fold");
+    }
+    // Choosing the split view neither widens the side panel nor moves the controls below it.
+    let below = "Latent (IRN, SAIN)";
+    let before = (h.get_by_label("Load model…").rect(), h.get_by_label_contains(below).rect());
+    h.get_by_label("Split").click();
+    for _ in 0..4 {
+        h.step();
+    }
+    let after = (h.get_by_label("Load model…").rect(), h.get_by_label_contains(below).rect());
+    assert_eq!(before, after, "controls moved when the view changed");
+}
+
+#[test]
+fn panning_the_split_view_keeps_the_crop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "split.png", 200, 150);
+    let settings = Settings { view: ViewMode::Split, ..options().settings_override.unwrap() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let crop = egui::Rect::from_min_size(egui::pos2(40.0, 30.0), egui::vec2(60.0, 40.0));
+    h.state_mut().view.crop = Some(crop);
+    h.step();
+    let panel = h.state().last_panel_rect.unwrap();
+    let (a, b) = (panel.center() + egui::vec2(-150.0, 0.0), panel.center() + egui::vec2(-100.0, 20.0));
+    h.hover_at(a);
+    h.step();
+    let button = |pos, pressed| egui::Event::PointerButton { pos, button: egui::PointerButton::Primary, pressed, modifiers: egui::Modifiers::NONE };
+    h.event(button(a, true));
+    h.step();
+    for t in [0.3, 0.6, 1.0] {
+        h.hover_at(a + (b - a) * t);
+        h.step();
+    }
+    h.event(button(b, false));
+    h.step();
+    assert!(matches!(h.state().view.fit, rescale_lab::gui::view::ViewFit::Manual { .. }), "the drag panned");
+    assert_eq!(h.state().view.crop(), Some(crop), "panning kept the crop");
+    h.key_press(egui::Key::F);
+    h.step();
+    assert_eq!(h.state().view.crop(), Some(crop), "fit returns to the crop");
+}
+
+#[test]
+fn networks_against_bicubic_figures_summary_map_and_zoom_to_the_largest_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 160, 120);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let app = h.state();
+    let bicubic = rescale_lab::gui::versus::bicubic_key(app).expect("bicubic shown");
+    let psnr = |key: &str| app.results.slots[key].outcome.as_ref().unwrap().view.output.metrics.psnr_y;
+    let networks: Vec<_> = app.panel_descs().into_iter().filter(|d| d.delta.is_some()).collect();
+    assert_eq!(networks.len(), 2, "IRN and SAIN each have a figure");
+    for d in &networks {
+        let delta = d.delta.as_ref().unwrap();
+        assert!((delta.psnr_y_db - (psnr(&d.id) - psnr(&bicubic))).abs() < 1e-9);
+        assert!(!labels_containing(&h, &delta.short()).is_empty(), "{} on screen", delta.short());
+        let ready = app.results.slots[&d.id].outcome.as_ref().unwrap();
+        assert!(ready.versus.is_some(), "{}: the vs-Bicubic map is made", d.id);
+    }
+    assert!(app.panel_descs().iter().find(|d| d.id == bicubic).unwrap().delta.is_none());
+    // Five panels on a 3×2 grid: the spare cell is the summary.
+    assert!(!labels_containing(&h, "vs Bicubic").is_empty());
+    assert!(!labels_containing(&h, "at equal quality: JPEG q75").is_empty());
+    let spot = networks[0].delta.as_ref().unwrap().hotspot.expect("the two differ somewhere");
+    let short = networks[0].title.split(" (").next().unwrap().to_string();
+    h.get_by_label(&format!("zoom to where {short} and Bicubic differ most")).click();
+    h.step();
+    h.step();
+    let crop = h.state().view.crop().expect("zoomed to a region");
+    assert!(crop.contains(egui::pos2(spot.x as f32 + 1.0, spot.y as f32 + 1.0)), "{crop:?} vs {spot:?}");
+    // The map is a mode of the difference view; Bicubic's panel says it is the reference.
+    h.state_mut().settings.view = ViewMode::Difference;
+    h.state_mut().settings.diff_kind = rescale_lab::gui::settings::DiffKind::VsBicubic;
+    h.step();
+    let descs = h.state().panel_descs();
+    assert!(descs.iter().filter(|d| d.delta.is_some()).all(|d| d.image.is_some()));
+    assert_eq!(descs.iter().find(|d| d.id == bicubic).unwrap().note.as_deref(), Some("the reference of this map"));
+}
+
+#[test]
+fn a_stale_result_gets_no_figure_and_demo_mode_reads_from_afar() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 320, 256);
+    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0))
+        .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { settings_override: Some(settings), demo: true, ..options() }));
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    assert_eq!(h.ctx.zoom_factor(), rescale_lab::gui::panels::DEMO_ZOOM);
+    assert!(h.query_by_label("Open…").is_none(), "the controls fold away in demo mode");
+    assert!(h.state().panel_descs().iter().any(|d| d.delta.is_some()));
+    // A slider move: until both results are in again, no figure compares old with new.
+    h.state_mut().settings.quality = 30;
+    h.step();
+    let descs = h.state().panel_descs();
+    for d in descs.iter().filter(|d| d.updating || h.state().panel_descs().iter().any(|o| o.updating)) {
+        assert!(d.delta.is_none(), "{}: a figure while a result is stale", d.id);
+    }
+    // Each method reports its start (and, on tiled images, its tiles) to the app.
+    let start = Instant::now();
+    while h.state().progress.is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress reported");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run_until_idle(&mut h);
+    assert!(h.state().panel_descs().iter().any(|d| d.delta.is_some()));
 }

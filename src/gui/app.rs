@@ -43,6 +43,8 @@ pub enum Action {
     ToggleFocus(String),
     FitView,
     ClearCrop,
+    /// Crop to this region (image pixels), e.g. where a network differs most from Bicubic.
+    ZoomTo(Rect),
     ToggleDemo,
     ToggleHelp,
     ToggleAbout,
@@ -146,6 +148,10 @@ pub struct PanelDesc {
     pub badge: String,
     /// When `updating`: which setting the shown result is for, and which one is coming.
     pub stale_note: String,
+    /// A wait of more than a moment: how long so far, and how long left when known.
+    pub wait: Option<String>,
+    /// A network against Bicubic, when both are current full-resolution results.
+    pub delta: Option<super::versus::Delta>,
 }
 
 #[derive(Clone, Copy)]
@@ -170,6 +176,10 @@ pub struct RescaleApp {
     pub perceptual: super::perceptual::PerceptualState,
     /// Open when a file dialog returned nothing: a typed path instead.
     pub path_prompt: Option<super::path_prompt::PathPrompt>,
+    /// Per method key: the job it runs for and how far it has got.
+    pub progress: HashMap<String, (u64, super::worker::MethodProgress)>,
+    /// Per method key: the job of the result on screen.
+    results_jobs: HashMap<String, u64>,
     pub methods: MethodsState,
     pub view: ViewState,
     pub rd: RdState,
@@ -222,6 +232,7 @@ impl RescaleApp {
             settings.show_chart = true;
         }
         settings.sanitize();
+        legible_style(&cc.egui_ctx);
         // Capped so a huge photo does not take gigabytes of GPU memory across all panels.
         let max_side = cc.egui_ctx.input(|i| i.max_texture_side).clamp(2048, 8192);
         let workers = Workers::start(cc.egui_ctx.clone(), max_side);
@@ -232,6 +243,8 @@ impl RescaleApp {
             results: Results::default(),
             perceptual: Default::default(),
             path_prompt: None,
+            progress: HashMap::new(),
+            results_jobs: HashMap::new(),
             methods: MethodsState {
                 key: None,
                 loaded: None,
@@ -243,7 +256,7 @@ impl RescaleApp {
             rd: RdState::default(),
             messages: Vec::new(),
             focus: None,
-            demo: false,
+            demo: options.demo,
             demo_zoom: false,
             help_open: false,
             about_open: false,
@@ -464,6 +477,8 @@ impl RescaleApp {
             best: false,
             badge: String::new(),
             stale_note: String::new(),
+            wait: None,
+            delta: None,
         });
 
         let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
@@ -479,6 +494,8 @@ impl RescaleApp {
             best: false,
             badge: String::new(),
             stale_note: String::new(),
+            wait: None,
+            delta: None,
         };
         if let Some((_, slot)) = lr_slot {
             if let Ok(ready) = &slot.outcome {
@@ -527,6 +544,8 @@ impl RescaleApp {
                 best: false,
                 badge: String::new(),
                 stale_note: String::new(),
+                wait: self.wait_of(&m.key),
+                delta: super::versus::delta(self, &m.key),
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
                 // Unavailable methods get a line above the grid, not a panel of empty space.
@@ -543,11 +562,17 @@ impl RescaleApp {
                             let texture = match (self.settings.view, self.settings.diff_kind) {
                                 (ViewMode::Difference, DiffKind::Butteraugli) => butteraugli.map(|(_, map)| map),
                                 (ViewMode::Difference, DiffKind::Error) => Some(&ready.diff),
+                                (ViewMode::Difference, DiffKind::VsBicubic) => ready.versus.as_ref(),
                                 _ => Some(&ready.recon),
                             };
                             match texture {
                                 Some(t) => desc.image = Some(PanelImage { texture: t.id(), placement: Rect::from_min_size(Pos2::ZERO, hr) }),
-                                None => desc.note = Some("Butteraugli map: computing…".into()),
+                                None => desc.note = Some(match self.settings.diff_kind {
+                                    DiffKind::VsBicubic if m.kind == Some(MethodKind::Bicubic) => "the reference of this map".into(),
+                                    DiffKind::VsBicubic if ready.view.preview => "vs-Bicubic map: after the full-resolution result".into(),
+                                    DiffKind::VsBicubic => "vs-Bicubic map: needs Bicubic shown".into(),
+                                    _ => "Butteraugli map: computing…".into(),
+                                }),
                             }
                             desc.lines = metric_lines(&ready.view);
                             desc.lines.push(self.perceptual.line(&m.key, current.as_ref(), self.settings.perceptual));
@@ -627,6 +652,17 @@ impl RescaleApp {
             badge.push_str(&format!(", LR +{extra:.0} % bytes"));
         }
         Some((key, badge))
+    }
+
+    /// How long the method's current run has taken and has left, once that is worth saying.
+    fn wait_of(&self, key: &str) -> Option<String> {
+        let (job, progress) = self.progress.get(key)?;
+        (*job > self.results_job_of(key)).then(|| super::waits::wait_text(progress, Instant::now())).flatten()
+    }
+
+    /// The job whose result a method's panel shows (0 when none).
+    fn results_job_of(&self, key: &str) -> u64 {
+        self.results_jobs.get(key).copied().unwrap_or(0)
     }
 
     /// "IRN ×2: reason; SAIN ×2: reason" for the methods the user asked for that cannot run.
@@ -855,8 +891,12 @@ impl RescaleApp {
             Action::ToggleFocus(id) => {
                 self.focus = if self.focus.as_deref() == Some(id.as_str()) { None } else { Some(id) };
             }
-            Action::FitView => self.view.reset(),
+            Action::FitView => self.view.fit(),
             Action::ClearCrop => self.view.reset(),
+            Action::ZoomTo(region) => {
+                self.view.crop = Some(region);
+                self.view.fit();
+            }
             Action::ToggleDemo => {
                 self.demo = !self.demo;
                 self.settings.controls_visible = !self.demo;
@@ -943,11 +983,13 @@ impl RescaleApp {
                             recon: ctx.load_texture(format!("recon-{name}"), view.recon.clone(), IMAGE_TEXTURE),
                             lr: ctx.load_texture(format!("lr-{name}"), view.lr.clone(), IMAGE_TEXTURE),
                             diff: ctx.load_texture(format!("diff-{name}"), view.diff.clone(), IMAGE_TEXTURE),
+                            versus: view.versus.as_ref().map(|v| ctx.load_texture(format!("versus-{name}"), v.map.clone(), IMAGE_TEXTURE)),
                             view,
                         })
                     }
                     Err(e) => Err(e),
                 };
+                self.results_jobs.insert(result.key.clone(), result.job_id);
                 self.results.slots.insert(result.key, Slot { label: result.label, key, outcome });
             }
             Event::Perceptual(result) => {
@@ -956,7 +998,13 @@ impl RescaleApp {
                     self.perceptual.accept(ctx, *result, key);
                 }
             }
+            Event::Progress { job_id, key, progress } => {
+                if self.job_key_of(job_id).is_some() {
+                    self.progress.insert(key, (job_id, progress));
+                }
+            }
             Event::JobFinished { job_id } => {
+                self.progress.retain(|_, (id, _)| *id > job_id);
                 self.finished_job = self.finished_job.max(job_id);
                 self.job_keys.retain(|(id, _)| *id >= job_id);
             }
@@ -1297,6 +1345,19 @@ impl eframe::App for RescaleApp {
     }
 }
 
+/// Hints and footnotes must read on a projector too: egui's small text (9 pt) and dimmed grey
+/// are raised to 11 pt and a lighter grey.
+fn legible_style(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| {
+        if let Some(small) = style.text_styles.get_mut(&egui::TextStyle::Small) {
+            small.size = small.size.max(11.0);
+        }
+        if style.visuals.dark_mode {
+            style.visuals.weak_text_color = Some(egui::Color32::from_gray(165));
+        }
+    });
+}
+
 fn debug_event(event: &Event) {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     match event {
@@ -1318,6 +1379,7 @@ fn debug_event(event: &Event) {
             p.outcome.as_ref().map(|(m, _)| (m.ssimulacra2, m.butteraugli))
         ),
         Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished"),
+        Event::Progress { job_id, key, progress } => eprintln!("[gui {t:.1}] job {job_id} {key} progress {:?}", progress.pass),
         Event::MethodsLoaded(m) => eprintln!(
             "[gui {t:.1}] methods: {:?}",
             m.methods.iter().map(|m| (m.key.clone(), m.rescaler.as_ref().err().cloned())).collect::<Vec<_>>()

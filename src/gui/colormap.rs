@@ -45,6 +45,33 @@ pub fn diff_heatmap(reference: &RgbImage, image: &RgbImage, full_scale: u8) -> C
     ColorImage::new([w, h], pixels)
 }
 
+/// A method against the baseline: green where the method is closer to the original, magenta where
+/// the baseline is, dark where they are level; `full_scale` levels of gain (or more) is the
+/// brightest.
+pub fn gain_map(gain: &crate::versus::ErrorGain, full_scale: u8) -> ColorImage {
+    let full = full_scale.max(1) as f32;
+    let pixels = gain
+        .gain
+        .iter()
+        .map(|&g| {
+            let t = (g.abs() / full).min(1.0).sqrt();
+            let level = |c: f32| (16.0 + (c - 16.0) * t).round() as u8;
+            if g >= 0.0 {
+                Color32::from_rgb(level(40.0), level(230.0), level(110.0))
+            } else {
+                Color32::from_rgb(level(235.0), level(60.0), level(200.0))
+            }
+        })
+        .collect();
+    ColorImage::new([gain.width, gain.height], pixels)
+}
+
+/// Colour of a signed gain on [`gain_map`]'s scale, for the legend (`t` in −1..=1).
+pub fn gain_color(t: f32) -> Color32 {
+    let g = crate::versus::ErrorGain { width: 1, height: 1, gain: vec![t * 100.0] };
+    gain_map(&g, 100).pixels[0]
+}
+
 pub fn to_color_image(image: &RgbImage) -> ColorImage {
     ColorImage::from_rgb([image.width() as usize, image.height() as usize], image.as_raw())
 }

@@ -56,6 +56,8 @@ pub struct Ready {
     pub recon: TextureHandle,
     pub lr: TextureHandle,
     pub diff: TextureHandle,
+    /// The network-minus-Bicubic map, for full-resolution network results.
+    pub versus: Option<TextureHandle>,
 }
 
 pub struct Slot {

@@ -17,7 +17,9 @@ pub mod path_prompt;
 pub mod perceptual;
 pub mod samples;
 pub mod settings;
+pub mod versus;
 pub mod view;
+pub mod waits;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -44,6 +46,8 @@ pub struct GuiOptions {
     pub start_empty: bool,
     /// Overrides of the saved settings (scale, codec, quality…) applied at start.
     pub settings_override: Option<Settings>,
+    /// Start in demo mode (large type, images first).
+    pub demo: bool,
 }
 
 /// Opens the window and runs until it is closed.

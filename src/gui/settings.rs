@@ -123,6 +123,8 @@ pub enum DiffKind {
     Error,
     /// Butteraugli's per-pixel distance (where a viewer would see a difference).
     Butteraugli,
+    /// Where each network is closer to the original than Bicubic, and where it is further.
+    VsBicubic,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

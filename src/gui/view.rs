@@ -1,6 +1,7 @@
 //! Zoom and pan shared by every panel, in the HR image's pixel coordinates, so all panels show
-//! the same region whatever their size. A "crop" is a region the user dragged out: the panels
-//! keep fitting it (through resizes and slider moves) until the user zooms, pans or fits.
+//! the same region whatever their size. A "crop" is a region the user dragged out: "fit" means
+//! fitting it (through resizes and slider moves), and it stays the region of interest (exports,
+//! the label in the controls) while the user zooms and pans around it, until it is cleared.
 
 use egui::{pos2, Pos2, Rect, Vec2};
 
@@ -9,10 +10,8 @@ pub const MAX_ZOOM: f32 = 64.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ViewFit {
-    /// The whole image fits each panel.
+    /// The crop, or the whole image when there is none, fits each panel.
     Fit,
-    /// This region (image pixels) fits each panel.
-    Crop(Rect),
     /// Screen points per image pixel, and the image point at each panel's centre.
     Manual { zoom: f32, center: Pos2 },
 }
@@ -48,6 +47,8 @@ impl Transform {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewState {
     pub fit: ViewFit,
+    /// The region the user dragged out, in image pixels.
+    pub crop: Option<Rect>,
     /// A crop being dragged out: start and current point, in image pixels.
     pub selecting: Option<(Pos2, Pos2)>,
     /// Split view divider, 0 (left edge) to 1 (right edge).
@@ -56,16 +57,16 @@ pub struct ViewState {
 
 impl Default for ViewState {
     fn default() -> Self {
-        Self { fit: ViewFit::Fit, selecting: None, split: 0.5 }
+        Self { fit: ViewFit::Fit, crop: None, selecting: None, split: 0.5 }
     }
 }
 
 impl ViewState {
     pub fn transform(&self, panel: Rect, image_size: Vec2) -> Transform {
-        let region = match self.fit {
-            ViewFit::Fit => Rect::from_min_size(Pos2::ZERO, image_size),
-            ViewFit::Crop(r) => r,
-            ViewFit::Manual { zoom, center } => return Transform { panel, zoom, center },
+        let region = match (self.fit, self.crop) {
+            (ViewFit::Manual { zoom, center }, _) => return Transform { panel, zoom, center },
+            (ViewFit::Fit, Some(crop)) => crop,
+            (ViewFit::Fit, None) => Rect::from_min_size(Pos2::ZERO, image_size),
         };
         let zoom = fit_zoom(panel.size(), region.size());
         Transform { panel, zoom, center: region.center() }
@@ -99,9 +100,16 @@ impl ViewState {
         self.fit = ViewFit::Manual { zoom: zoom.clamp(MIN_ZOOM, MAX_ZOOM), center: t.center };
     }
 
-    pub fn reset(&mut self) {
+    /// Fits the crop, or the whole image when there is none.
+    pub fn fit(&mut self) {
         self.fit = ViewFit::Fit;
         self.selecting = None;
+    }
+
+    /// Forgets the crop and fits the whole image (another image, or the user cleared it).
+    pub fn reset(&mut self) {
+        self.fit();
+        self.crop = None;
     }
 
     /// Finishes a crop drag; regions under 4 pixels are taken as a click and ignored.
@@ -109,25 +117,23 @@ impl ViewState {
         if let Some((a, b)) = self.selecting.take() {
             let r = Rect::from_two_pos(a, b).intersect(Rect::from_min_size(Pos2::ZERO, image_size));
             if r.width() >= 4.0 && r.height() >= 4.0 {
-                self.fit = ViewFit::Crop(r);
+                self.crop = Some(r);
+                self.fit = ViewFit::Fit;
             }
         }
     }
 
     pub fn crop(&self) -> Option<Rect> {
-        match self.fit {
-            ViewFit::Crop(r) => Some(r),
-            _ => None,
-        }
+        self.crop
     }
 
     /// The region to export: the crop, or what a manual zoom shows in `panel`, in whole pixels.
     pub fn export_region(&self, panel: Option<Rect>, image_size: Vec2) -> Option<[u32; 4]> {
-        let region = match (self.fit, panel) {
-            (ViewFit::Fit, _) => return None,
-            (ViewFit::Crop(r), _) => r,
-            (ViewFit::Manual { .. }, Some(panel)) => self.transform(panel, image_size).visible_region(),
-            (ViewFit::Manual { .. }, None) => return None,
+        let region = match (self.crop, self.fit, panel) {
+            (Some(crop), _, _) => crop,
+            (None, ViewFit::Fit, _) => return None,
+            (None, ViewFit::Manual { .. }, Some(panel)) => self.transform(panel, image_size).visible_region(),
+            (None, ViewFit::Manual { .. }, None) => return None,
         };
         let r = region.intersect(Rect::from_min_size(Pos2::ZERO, image_size));
         if r.width() < 1.0 || r.height() < 1.0 {
@@ -212,6 +218,14 @@ mod tests {
         v.selecting = Some((pos2(1.0, 1.0), pos2(2.0, 2.0)));
         v.finish_selection(size);
         assert!(v.crop().is_some());
+        // Panning and zooming look around the crop; they do not drop it, and fit returns to it.
+        v.pan(panel(), size, vec2(30.0, 10.0));
+        v.zoom_at(panel(), size, pos2(50.0, 50.0), 2.0);
+        assert_eq!(v.export_region(Some(panel()), size), Some([100, 100, 200, 150]));
+        v.fit();
+        assert!((v.transform(panel(), size).zoom - 2.0).abs() < 1e-6);
+        v.reset();
+        assert_eq!(v.crop(), None);
     }
 
     #[test]

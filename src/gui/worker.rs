@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use egui::ColorImage;
 use image::RgbImage;
@@ -116,6 +116,23 @@ pub struct MethodView {
     pub hr_size: [u32; 2],
     /// At equal size: the quality the search chose, and why.
     pub size_match: Option<SizeMatch>,
+    /// A network's full-resolution result against Bicubic's in the same job.
+    pub versus: Option<Versus>,
+}
+
+/// Where a method is closer to the original than Bicubic, and where the two differ most.
+pub struct Versus {
+    pub map: ColorImage,
+    pub hotspot: Option<crate::versus::Hotspot>,
+}
+
+/// How far one method of a job has got: when it started, and the current network pass.
+#[derive(Debug, Clone, Copy)]
+pub struct MethodProgress {
+    pub started: Instant,
+    /// (pass number from 1, tiles done, tiles in the pass, when the pass started); `None` until
+    /// a pass reports tiles (small images are one tile and report nothing).
+    pub pass: Option<(usize, usize, usize, Instant)>,
 }
 
 /// The perceptual metrics of one method's full-resolution result, and Butteraugli's map.
@@ -167,6 +184,8 @@ pub enum Event {
     ImageFailed { request: u64, source: String, error: String },
     Result(Box<ComputeResult>),
     Perceptual(Box<PerceptualResult>),
+    /// A method of this job started, or finished a tile of a network pass.
+    Progress { job_id: u64, key: String, progress: MethodProgress },
     /// The compute thread finished (or gave up on) this job.
     JobFinished { job_id: u64 },
     MethodsLoaded(Box<MethodsLoaded>),
@@ -435,6 +454,8 @@ fn compute_loop(
         }
         // Full-resolution results of this job, for the perceptual pass.
         let mut full_results: Vec<(&JobMethod, Arc<MethodView>)> = Vec::new();
+        // Bicubic's full result: the networks' full results are mapped against it.
+        let mut baseline: Option<Arc<MethodView>> = None;
         for (method, preview) in steps {
             if let Some(newer) = drain_newest(&rx, &mut docs) {
                 let _ = tx.send(Event::JobFinished { job_id: job.job_id });
@@ -447,9 +468,13 @@ fn compute_loop(
                 (true, Some(p)) => p,
                 _ => &mut pipelines.full,
             };
-            let outcome = run_one(pipeline, method, &job, preview, max_side);
+            let against = baseline.as_ref().filter(|_| method.is_network && !preview).map(|b| &b.output.reconstruction);
+            let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || run_one(pipeline, method, &job, preview, max_side, against));
             if let (false, Ok(view)) = (preview, &outcome) {
                 full_results.push((method, view.clone()));
+                if !method.is_network {
+                    baseline = Some(view.clone());
+                }
             }
             let _ = tx.send(Event::Result(Box::new(ComputeResult {
                 job_id: job.job_id,
@@ -502,17 +527,49 @@ fn drain_newest(rx: &Receiver<ComputeMsg>, docs: &mut HashMap<u64, DocPipelines>
     }
 }
 
+/// Runs `work` with its start and its networks' tile progress sent to the app.
+fn with_progress<R>(tx: &Sender<Event>, ctx: &egui::Context, job_id: u64, key: &str, work: impl FnOnce() -> R) -> R {
+    let started = Instant::now();
+    let send = {
+        let (tx, ctx, key) = (tx.clone(), ctx.clone(), key.to_string());
+        move |progress: MethodProgress| {
+            let _ = tx.send(Event::Progress { job_id, key: key.clone(), progress });
+            ctx.request_repaint();
+        }
+    };
+    send(MethodProgress { started, pass: None });
+    let mut pass = (0, Instant::now());
+    crate::progress::with_reporter(
+        move |p| {
+            if p.done == 0 {
+                pass = (pass.0 + 1, Instant::now());
+            }
+            send(MethodProgress { started, pass: Some((pass.0, p.done, p.total, pass.1)) });
+        },
+        work,
+    )
+}
+
 fn run_one(
     pipeline: &mut Pipeline,
     method: &JobMethod,
     job: &ComputeJob,
     preview: bool,
     max_side: usize,
+    baseline: Option<&RgbImage>,
 ) -> Result<Arc<MethodView>, String> {
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<MethodView, String> {
         let (output, size_match) = output_of(pipeline, method, job)?;
         let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
         let diff = colormap::diff_heatmap(hr, &output.reconstruction, job.diff_full_scale);
+        let versus = match baseline {
+            Some(b) => {
+                let gain = crate::versus::error_gain(hr, b, &output.reconstruction).map_err(|e| e.to_string())?;
+                let hotspot = gain.largest_difference(gain.default_block());
+                Some(Versus { map: shrink_color_image(colormap::gain_map(&gain, (job.diff_full_scale / 2).max(1)), max_side), hotspot })
+            }
+            None => None,
+        };
         let hr_size = [hr.width(), hr.height()];
         Ok(MethodView {
             recon: display_image(&output.reconstruction, max_side),
@@ -522,6 +579,7 @@ fn run_one(
             preview,
             hr_size,
             size_match,
+            versus,
         })
     }));
     match result {

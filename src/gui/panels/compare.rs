@@ -39,6 +39,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         match app.settings.diff_kind {
             DiffKind::Error => diff_legend(ui, legend, app.settings.diff_full_scale),
             DiffKind::Butteraugli => butteraugli_legend(ui, legend),
+            DiffKind::VsBicubic => versus_legend(ui, legend, app.settings.diff_full_scale),
         }
     }
     ui.allocate_rect(area, Sense::hover());
@@ -154,11 +155,74 @@ fn grid(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, d
         viewport(app, ui, view_rect, image_size, desc);
         first_view.get_or_insert(view_rect);
     }
+    // The grid's spare cell, when the whole grid is shown, holds the comparison with Bicubic.
+    if cols * rows > n && app.focus.is_none() {
+        let (c, r) = (n % cols, n / cols);
+        let min = area.min + vec2(c as f32 * (cell.x + GAP), r as f32 * (cell.y + GAP));
+        summary(app, ui, Rect::from_min_size(min, cell), image_size, descs);
+    }
     app.last_panel_rect = first_view;
 }
 
+/// Each network against Bicubic in large type, with a way to go to where they differ most.
+fn summary(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, descs: &[&PanelDesc]) {
+    ui.painter().rect_filled(rect, 4.0, Color32::from_gray(28));
+    let inner = rect.shrink(8.0);
+    ui.scope_builder(UiBuilder::new().max_rect(inner).id_salt("summary"), |ui| {
+        ui.set_clip_rect(inner.intersect(ui.clip_rect()));
+        ui.label(egui::RichText::new("vs Bicubic").strong().size(16.0));
+        ui.add(egui::Label::new(egui::RichText::new(crate::gui::versus::setting_sentence(app)).small()).truncate());
+        ui.add_space(4.0);
+        let networks: Vec<&&PanelDesc> = descs.iter().filter(|d| app.shown_methods().iter().any(|m| m.key == d.id && m.kind != Some(crate::methods::MethodKind::Bicubic))).collect();
+        if crate::gui::versus::bicubic_key(app).is_none() {
+            ui.label("Show Bicubic to compare against it.");
+        }
+        for desc in networks {
+            let short = desc.title.split(" (").next().unwrap_or(&desc.title).to_string();
+            match &desc.delta {
+                Some(delta) => {
+                    ui.horizontal(|ui| {
+                        ui.label(egui::RichText::new(&short).strong());
+                        ui.add(egui::Label::new(egui::RichText::new(delta.short()).size(20.0).strong().color(delta_color(delta.sign()))).truncate())
+                            .on_hover_text(delta.headline());
+                    });
+                    ui.add(egui::Label::new(egui::RichText::new(delta.details()).monospace()).wrap());
+                    if let Some(spot) = delta.hotspot {
+                        let better = if spot.mean_gain > 0.0 { short.clone() } else { "Bicubic".to_string() };
+                        if ui
+                            .add(egui::Button::new(format!("zoom to where {short} and Bicubic differ most")).small().wrap())
+                            .on_hover_text(format!("{}×{} px region; {better} is closer to the original there by {:.1} levels on average", spot.size, spot.size, spot.mean_gain.abs()))
+                            .clicked()
+                        {
+                            app.actions.push(Action::ZoomTo(crate::gui::versus::hotspot_region(&spot, image_size)));
+                        }
+                    }
+                }
+                None => {
+                    ui.label(egui::RichText::new(format!("{short}: waits for both full-resolution results")).weak());
+                }
+            }
+            ui.add_space(4.0);
+        }
+        for line in crate::gui::chart::bd_lines(app) {
+            ui.add(egui::Label::new(egui::RichText::new(line).small()).truncate());
+        }
+    });
+}
+
+fn delta_color(sign: i8) -> Color32 {
+    match sign {
+        1 => BEST,
+        -1 => ERROR,
+        _ => Color32::from_gray(200),
+    }
+}
+
 fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, number: Option<usize>) {
+    // Clipped and truncated: a narrow panel shortens its own header instead of printing over
+    // its neighbour's. Truncated labels show their full text on hover.
     ui.scope_builder(UiBuilder::new().max_rect(rect.shrink2(vec2(2.0, 1.0))).id_salt(("title", &desc.id)), |ui| {
+        ui.set_clip_rect(rect.intersect(ui.clip_rect()));
         ui.spacing_mut().item_spacing.y = 1.0;
         ui.horizontal(|ui| {
             if let Some(n) = number {
@@ -168,28 +232,73 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
                     app.actions.push(Action::ToggleFocus(desc.id.clone()));
                 }
             }
+            // The full "+1.10 dB vs Bicubic" when the title keeps room, else the figure alone.
+            let delta = desc.delta.as_ref().map(|d| {
+                let full = d.headline();
+                let text = if ui.available_width() - text_width(ui, &full, 17.0) > 150.0 { full } else { d.short() };
+                let width = text_width(ui, &text, 17.0) + 8.0;
+                (d, egui::RichText::new(text).size(17.0).strong().color(delta_color(d.sign())), width)
+            });
+            let delta_width = delta.as_ref().map(|(_, _, w)| *w).unwrap_or(0.0);
+            let title_width = (ui.available_width() - delta_width).max(60.0);
             let mut text = egui::RichText::new(&desc.title).strong();
             if desc.best {
                 text = text.color(BEST);
             }
-            ui.label(text);
-            if desc.best {
-                ui.label(egui::RichText::new(&desc.badge).small().color(BEST))
-                    .on_hover_text("Highest PSNR-Y of the panels, all at full resolution and current settings");
-            }
-            if desc.preview {
-                ui.label(egui::RichText::new("preview").small().color(UPDATING))
-                    .on_hover_text("Computed on a reduced copy of this large image; full resolution follows");
-            }
-            if desc.updating {
-                ui.add(egui::Spinner::new().size(12.0));
-                let text = if desc.stale_note.is_empty() { "updating".to_string() } else { format!("updating: {}", desc.stale_note) };
-                ui.label(egui::RichText::new(text).small().color(UPDATING));
+            ui.scope(|ui| {
+                ui.set_max_width(title_width);
+                ui.add(egui::Label::new(text).truncate());
+            });
+            if let Some((d, text, _)) = delta {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.add(egui::Label::new(text).truncate()).on_hover_text(format!("{} − Bicubic, {}: {}", desc.title, crate::gui::versus::setting_sentence(app), d.details()));
+                });
             }
         });
         for line in &desc.lines {
             let color = if desc.is_error { ERROR } else { ui.visuals().text_color() };
             ui.add(egui::Label::new(egui::RichText::new(line).monospace().color(color)).truncate());
+        }
+    });
+}
+
+fn text_width(ui: &egui::Ui, text: &str, size: f32) -> f32 {
+    ui.fonts_mut(|f| f.layout_no_wrap(text.to_string(), FontId::proportional(size), Color32::WHITE).size().x)
+}
+
+/// The panel's state over its image, top left: the badge, "preview", "updating" and the wait,
+/// each on its own line, so none of them crowds the header.
+fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
+    let mut pills: Vec<(String, Color32, &str)> = Vec::new();
+    if desc.best {
+        pills.push((desc.badge.clone(), BEST, "Highest PSNR-Y of the panels, all at full resolution and current settings"));
+    }
+    if desc.preview {
+        pills.push(("preview".into(), UPDATING, "Computed on a reduced copy of this large image; full resolution follows"));
+    }
+    if desc.updating {
+        let text = if desc.stale_note.is_empty() { "updating".to_string() } else { format!("updating: {}", desc.stale_note) };
+        pills.push((text, UPDATING, "The image shows an earlier setting until the new result is in"));
+    }
+    if let Some(wait) = &desc.wait {
+        pills.push((wait.clone(), Color32::from_gray(225), "Time this method has taken so far; tiles of the network pass when the image is tiled"));
+    }
+    if pills.is_empty() {
+        return;
+    }
+    let area = Rect::from_min_max(rect.min + vec2(4.0, 4.0), rect.max - vec2(4.0, 4.0));
+    ui.scope_builder(UiBuilder::new().max_rect(area).id_salt(("status", &desc.id)), |ui| {
+        ui.set_clip_rect(area.intersect(ui.clip_rect()));
+        ui.spacing_mut().item_spacing.y = 2.0;
+        for (text, color, hover) in pills {
+            egui::Frame::new().fill(Color32::from_black_alpha(190)).corner_radius(3.0).inner_margin(egui::Margin::symmetric(5, 2)).show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if color == UPDATING && text.starts_with("updating") {
+                        ui.add(egui::Spinner::new().size(12.0));
+                    }
+                    ui.add(egui::Label::new(egui::RichText::new(text).color(color)).truncate()).on_hover_text(hover);
+                });
+            });
         }
     });
 }
@@ -207,9 +316,9 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
     match (&desc.image, &desc.note) {
         (Some(image), _) => paint_image(&painter, &t, image),
         (None, Some(note)) => {
-            let color = if desc.is_error { ERROR } else { Color32::GRAY };
-            painter.text(rect.center(), Align2::CENTER_CENTER, wrap(note, rect.width()), FontId::proportional(14.0), color);
-            if !desc.is_error {
+            let color = if desc.is_error { ERROR } else { Color32::from_gray(190) };
+            painter.text(rect.center(), Align2::CENTER_CENTER, wrap(note, rect.width()), FontId::proportional(15.0), color);
+            if !desc.is_error && note.ends_with('…') {
                 ui.put(Rect::from_center_size(rect.center() - vec2(0.0, 24.0), vec2(20.0, 20.0)), egui::Spinner::new());
             }
         }
@@ -220,6 +329,7 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
         painter.rect_stroke(rect, 0.0, Stroke::new(2.0, UPDATING.gamma_multiply(0.6)), StrokeKind::Inside);
     }
     zoom_badge(&painter, &t);
+    status_overlay(ui, rect, desc);
 }
 
 fn wrap(text: &str, width: f32) -> String {
@@ -307,19 +417,21 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
     let rect = Rect::from_min_max(pos2(area.min.x, area.min.y + TITLE_H), area.max);
     let half = vec2(header.width() / 2.0, header.height());
     title(app, ui, Rect::from_min_size(header.min, half), left, None);
-    ui.scope_builder(UiBuilder::new().max_rect(Rect::from_min_size(header.min + vec2(half.x, 0.0), half)), |ui| {
+    let right_rect = Rect::from_min_size(header.min + vec2(half.x, 0.0), half);
+    ui.scope_builder(UiBuilder::new().max_rect(right_rect.shrink2(vec2(2.0, 1.0))).id_salt("split-right-title"), |ui| {
+        ui.set_clip_rect(right_rect.intersect(ui.clip_rect()));
         ui.with_layout(egui::Layout::top_down(egui::Align::Max), |ui| {
             ui.spacing_mut().item_spacing.y = 1.0;
             ui.horizontal(|ui| {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(egui::RichText::new(&right.title).strong());
+                    ui.add(egui::Label::new(egui::RichText::new(&right.title).strong()).truncate());
                     if right.updating {
                         ui.add(egui::Spinner::new().size(12.0));
                     }
                 });
             });
             for line in &right.lines {
-                ui.label(egui::RichText::new(line).monospace());
+                ui.add(egui::Label::new(egui::RichText::new(line).monospace()).truncate());
             }
         });
     });
@@ -387,7 +499,22 @@ fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
     );
 }
 
+fn versus_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
+    let f = full_scale as f32 / 2.0;
+    ramp_legend_with(
+        ui,
+        rect,
+        "network vs Bicubic: green = network closer to the original, magenta = Bicubic closer (|error| difference, levels)",
+        [format!("−{f}"), "0".into(), format!("+{f}")],
+        |t| colormap::gain_color(t * 2.0 - 1.0),
+    );
+}
+
 fn ramp_legend(ui: &mut egui::Ui, rect: Rect, caption: &str, ticks: [String; 3]) {
+    ramp_legend_with(ui, rect, caption, ticks, colormap::ramp);
+}
+
+fn ramp_legend_with(ui: &mut egui::Ui, rect: Rect, caption: &str, ticks: [String; 3], color_of: impl Fn(f32) -> Color32) {
     let painter = ui.painter_at(rect);
     let caption = painter.text(
         pos2(rect.min.x + 4.0, rect.center().y),
@@ -404,7 +531,7 @@ fn ramp_legend(ui: &mut egui::Ui, rect: Rect, caption: &str, ticks: [String; 3])
         for s in 0..steps {
             let x0 = bar.min.x + bar.width() * s as f32 / steps as f32;
             let x1 = bar.min.x + bar.width() * (s + 1) as f32 / steps as f32;
-            painter.rect_filled(Rect::from_min_max(pos2(x0, bar.min.y), pos2(x1 + 0.5, bar.max.y)), 0.0, colormap::ramp(s as f32 / (steps - 1) as f32));
+            painter.rect_filled(Rect::from_min_max(pos2(x0, bar.min.y), pos2(x1 + 0.5, bar.max.y)), 0.0, color_of(s as f32 / (steps - 1) as f32));
         }
         let color = ui.visuals().text_color();
         let [low, mid, high] = ticks;

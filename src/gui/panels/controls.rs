@@ -4,16 +4,33 @@ use crate::gui::app::{Action, RescaleApp};
 use crate::gui::device;
 use crate::gui::settings::{CodecFamily, DeviceChoice, DiffKind, LrDisplay, ViewMode};
 
+/// Width of the panel's drop-down lists: fixed, so a long model name never widens the panel.
+const COMBO_WIDTH: f32 = 150.0;
+
+/// The most used controls come first and never move: what changes with the view is at the end
+/// of the View section, in a block of constant height; rarely used sections fold.
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui.button("Open…").on_hover_text("Open images (Ctrl+O); or drop files on the window").clicked() {
             app.actions.push(Action::OpenDialog);
         }
         if ui.button("Paste").on_hover_text("Paste an image from the clipboard (Ctrl+V)").clicked() {
             app.actions.push(Action::PasteFromClipboard);
         }
+        if ui.button("Export…").on_hover_text("Choose a folder: reconstructions, LR, compressed LR, montage, metrics CSV/JSON (Ctrl+E)").clicked() {
+            app.actions.push(Action::ExportDialog);
+        }
+        if app.exports_in_flight() > 0 {
+            ui.spinner();
+        }
     });
+    if let Some(dir) = app.settings.export_dir.clone() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
+        if ui.add(egui::Button::new(format!("Export again to {name}")).truncate()).on_hover_text(format!("Export again to {} (E)", dir.display())).clicked() {
+            app.actions.push(Action::ExportTo(dir));
+        }
+    }
 
     section(ui, "Experiment");
     ui.horizontal(|ui| {
@@ -106,7 +123,55 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         app.actions.push(Action::LoadModelDialog);
     }
 
-    section(ui, "Latent (IRN, SAIN)");
+    section(ui, "View");
+    ui.horizontal(|ui| {
+        for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference] {
+            if ui.selectable_label(app.settings.view == mode, mode.label()).clicked() {
+                app.actions.push(Action::SetView(mode));
+            }
+        }
+        ui.separator();
+        ui.toggle_value(&mut app.settings.show_chart, "Chart").on_hover_text("Rate–distortion chart (R)");
+    });
+    ui.horizontal(|ui| {
+        if ui.button("Fit").on_hover_text("Fit the crop, or the whole image (F, or double-click a panel)").clicked() {
+            app.actions.push(Action::FitView);
+        }
+        if let Some(crop) = app.view.crop() {
+            ui.label(format!("crop {:.0}×{:.0}", crop.width(), crop.height()));
+            if ui.small_button("clear").on_hover_text("Forget the crop and fit the whole image (Esc)").clicked() {
+                app.actions.push(Action::ClearCrop);
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("LR panel");
+        ui.radio_value(&mut app.settings.lr_display, LrDisplay::UpscaledNearest, "upscaled")
+            .on_hover_text("Nearest-neighbour to the HR size, aligned with the other panels");
+        ui.radio_value(&mut app.settings.lr_display, LrDisplay::OwnSize, "own size")
+            .on_hover_text("At its real pixel size: 1/scale of the others");
+    });
+    lr_source_chooser(app, ui);
+    ui.checkbox(&mut app.settings.perceptual, "Perceptual metrics")
+        .on_hover_text("SSIMULACRA2 and Butteraugli, computed after PSNR/SSIM in the background; turn off for very large images");
+    ui.label(egui::RichText::new("Wheel: zoom · drag: pan · Shift+drag or right-drag: crop").weak());
+    // What depends on the view comes last, in a block that keeps its height across views, so
+    // nothing below it moves when the view changes.
+    let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
+    let top = ui.cursor().min.y;
+    match app.settings.view {
+        ViewMode::Split => split_choosers(app, ui),
+        ViewMode::Difference => diff_options(app, ui),
+        ViewMode::Grid => {
+            ui.label(egui::RichText::new("Keys 1–9 maximise a panel; 0 or Esc returns").weak());
+        }
+    }
+    let used = ui.cursor().min.y - top;
+    if used < 2.0 * row {
+        ui.add_space(2.0 * row - used);
+    }
+
+    folding_section(ui, "Latent (IRN, SAIN)", |ui| {
     ui.horizontal(|ui| {
         let label = ui.label("Temperature");
         ui.add(egui::Slider::new(&mut app.settings.temperature, 0.0..=2.0).step_by(0.05))
@@ -120,11 +185,12 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             app.actions.push(Action::RandomSeed);
         }
     });
+    });
 
-    section(ui, "Device");
+    folding_section(ui, "Device", |ui| {
     ui.horizontal(|ui| {
         let label = ui.label("Run on");
-        egui::ComboBox::from_id_salt("device")
+        egui::ComboBox::from_id_salt("device").width(COMBO_WIDTH).truncate()
             .selected_text(app.settings.device.label())
             .show_ui(ui, |ui| {
                 for choice in DeviceChoice::ALL {
@@ -140,79 +206,37 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             .labelled_by(label.id);
         ui.label(format!("active: {}", app.device_label()));
     });
-
-    section(ui, "View");
-    ui.horizontal(|ui| {
-        for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference] {
-            if ui.selectable_label(app.settings.view == mode, mode.label()).clicked() {
-                app.actions.push(Action::SetView(mode));
-            }
-        }
     });
-    if app.settings.view == ViewMode::Split {
-        split_choosers(app, ui);
-    }
-    if app.settings.view == ViewMode::Difference {
-        ui.horizontal(|ui| {
-            ui.label("Map");
-            ui.radio_value(&mut app.settings.diff_kind, DiffKind::Error, "|error|")
-                .on_hover_text("Absolute difference from the original, in 8-bit levels");
-            ui.add_enabled_ui(app.settings.perceptual, |ui| {
-                ui.radio_value(&mut app.settings.diff_kind, DiffKind::Butteraugli, "Butteraugli")
-                    .on_hover_text("Butteraugli's per-pixel distance: where a viewer would see the difference (needs the perceptual metrics)");
-            });
+}
+
+fn diff_options(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.label("Map");
+        ui.radio_value(&mut app.settings.diff_kind, DiffKind::Error, "|error|")
+            .on_hover_text("Absolute difference from the original, in 8-bit levels");
+        ui.radio_value(&mut app.settings.diff_kind, DiffKind::VsBicubic, "vs Bicubic")
+            .on_hover_text("Each network against Bicubic: green where the network is closer to the original, magenta where Bicubic is");
+        ui.add_enabled_ui(app.settings.perceptual, |ui| {
+            ui.radio_value(&mut app.settings.diff_kind, DiffKind::Butteraugli, "Butteraugli")
+                .on_hover_text("Butteraugli's per-pixel distance: where a viewer would see the difference (needs the perceptual metrics)");
         });
-    }
-    if app.settings.view == ViewMode::Difference && app.settings.diff_kind == DiffKind::Error {
+    });
+    if app.settings.diff_kind != DiffKind::Butteraugli {
         ui.horizontal(|ui| {
-            let label = ui.label("Heatmap full scale");
+            let label = ui.label("Full scale");
             ui.add(egui::Slider::new(&mut app.settings.diff_full_scale, 4..=128).suffix(" levels"))
                 .labelled_by(label.id)
-                .on_hover_text("An absolute error (mean over R, G, B, in 8-bit levels) this large or larger gets the top colour.");
+                .on_hover_text("An absolute error (mean over R, G, B, in 8-bit levels) this large or larger gets the top colour; the vs-Bicubic map tops out at half of it.");
         });
     }
-    ui.horizontal(|ui| {
-        ui.label("LR panel");
-        ui.radio_value(&mut app.settings.lr_display, LrDisplay::UpscaledNearest, "upscaled")
-            .on_hover_text("Nearest-neighbour to the HR size, aligned with the other panels");
-        ui.radio_value(&mut app.settings.lr_display, LrDisplay::OwnSize, "own size")
-            .on_hover_text("At its real pixel size: 1/scale of the others");
-    });
-    lr_source_chooser(app, ui);
-    ui.horizontal(|ui| {
-        if ui.button("Fit").on_hover_text("Fit the whole image (F, or double-click a panel)").clicked() {
-            app.actions.push(Action::FitView);
-        }
-        if let Some(crop) = app.view.crop() {
-            ui.label(format!("crop {:.0}×{:.0}", crop.width(), crop.height()));
-            if ui.small_button("clear").clicked() {
-                app.actions.push(Action::ClearCrop);
-            }
-        }
-    });
-    ui.label(egui::RichText::new("Wheel: zoom · drag: pan · Shift+drag or right-drag: crop").weak().small());
-    ui.checkbox(&mut app.settings.show_chart, "Rate–distortion chart (R)");
-    ui.checkbox(&mut app.settings.perceptual, "Perceptual metrics (SSIMULACRA2, Butteraugli)")
-        .on_hover_text("Computed after PSNR/SSIM, in the background; turn off for very large images");
+}
 
-    section(ui, "Export");
-    ui.horizontal_wrapped(|ui| {
-        if ui.button("Export…").on_hover_text("Choose a folder: reconstructions, LR, compressed LR, montage, metrics CSV/JSON").clicked() {
-            app.actions.push(Action::ExportDialog);
-        }
-        if let Some(dir) = app.settings.export_dir.clone() {
-            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| dir.display().to_string());
-            if ui.button(format!("Export to {name}")).on_hover_text(format!("Export again to {} (E)", dir.display())).clicked() {
-                app.actions.push(Action::ExportTo(dir));
-            }
-        }
-    });
-    if app.exports_in_flight() > 0 {
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("exporting…");
-        });
-    }
+/// A section that folds, open by default only when the window is tall enough for everything.
+fn folding_section(ui: &mut egui::Ui, title: &str, body: impl FnOnce(&mut egui::Ui)) {
+    ui.add_space(2.0);
+    ui.separator();
+    let tall = ui.ctx().content_rect().height() > 820.0;
+    egui::CollapsingHeader::new(egui::RichText::new(title).strong()).default_open(tall).show(ui, body);
 }
 
 fn section(ui: &mut egui::Ui, title: &str) {
@@ -240,7 +264,7 @@ fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
             .unwrap_or_else(|| "—".into());
         ui.horizontal(|ui| {
             let label = ui.label(side);
-            egui::ComboBox::from_id_salt(salt).selected_text(text).show_ui(ui, |ui| {
+            egui::ComboBox::from_id_salt(salt).width(COMBO_WIDTH).truncate().selected_text(text).show_ui(ui, |ui| {
                 for (id, label) in &options {
                     if ui.selectable_label(resolved.as_ref() == Some(id), label).clicked() {
                         if side == "Left" {
@@ -267,7 +291,7 @@ fn lr_source_chooser(app: &mut RescaleApp, ui: &mut egui::Ui) {
     };
     ui.horizontal(|ui| {
         let label = ui.label("LR of");
-        egui::ComboBox::from_id_salt("lr-source").selected_text(current).show_ui(ui, |ui| {
+        egui::ComboBox::from_id_salt("lr-source").width(COMBO_WIDTH).truncate().selected_text(current).show_ui(ui, |ui| {
             if ui.selectable_label(app.settings.lr_source == "auto", "auto (first network)").clicked() {
                 app.settings.lr_source = "auto".into();
             }

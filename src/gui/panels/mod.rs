@@ -10,24 +10,23 @@ pub mod overlays;
 use super::app::RescaleApp;
 use super::chart;
 
+/// Demo mode's UI zoom: text reads from the back of a room. The controls fold away so the
+/// panels keep their size; the keys still work.
+pub const DEMO_ZOOM: f32 = 1.5;
+
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if app.demo != app.demo_zoom {
         // Demo mode is for a room: bigger text reads from the back. Only switched on a change,
         // so the user's own Ctrl+/- zoom is left alone otherwise.
-        ui.ctx().set_zoom_factor(if app.demo { 1.25 } else { 1.0 });
+        ui.ctx().set_zoom_factor(if app.demo { DEMO_ZOOM } else { 1.0 });
         app.demo_zoom = app.demo;
     }
     if !app.demo {
         egui::Panel::top("menu").show(ui, |ui| menu::show(app, ui));
     }
     egui::Panel::bottom("status").show(ui, |ui| metrics::status_bar(app, ui));
-    if app.active_doc().is_some() && !app.demo {
-        egui::Panel::bottom("metrics")
-            .resizable(true)
-            .default_size(150.0)
-            .show(ui, |ui| metrics::table(app, ui));
-    }
-    let mut controls_visible = app.settings.controls_visible;
+    // The controls take the full height (before the table), so they fit a 720-pixel screen.
+    let mut controls_visible = app.settings.controls_visible && !app.demo;
     egui::Panel::left("controls")
         .resizable(true)
         .default_size(270.0)
@@ -35,7 +34,15 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         .show_collapsible(ui, &mut controls_visible, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| controls::show(app, ui));
         });
-    app.settings.controls_visible = controls_visible;
+    if !app.demo {
+        app.settings.controls_visible = controls_visible;
+    }
+    if app.active_doc().is_some() && !app.demo {
+        egui::Panel::bottom("metrics")
+            .resizable(true)
+            .default_size(150.0)
+            .show(ui, |ui| metrics::table(app, ui));
+    }
     if app.settings.show_chart && app.active_doc().is_some() {
         egui::Panel::right("chart")
             .resizable(true)
