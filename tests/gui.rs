@@ -259,9 +259,19 @@ fn views_shortcuts_and_chart() {
     h.step();
     assert!(!h.state().help_open);
 
-    // The chart sweeps the quality in the background: one point per quality for bicubic.
+    // The chart sweeps the quality in the background: one point per quality for bicubic. It
+    // says how far it has got while it runs.
     h.key_press(egui::Key::R);
+    let start = Instant::now();
+    while labels_containing(&h, "sweeping quality: ").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60) && h.state().rd.done_points == 0, "no sweep progress shown");
+        h.step();
+    }
+    let total = h.state().rd.total_points;
+    assert_eq!(total, 3 * (rescale_lab::gui::worker::RD_QUALITIES.len() + 1));
+    assert!(labels_containing(&h, "sweeping quality: ").iter().any(|l| l.contains(&format!("/{total} points"))));
     run_until_idle(&mut h);
+    assert_eq!(h.state().rd.done_points, total);
     assert!(h.state().settings.show_chart);
     let bicubic = h.state().shown_methods().into_iter().find(|m| m.label == "Bicubic").unwrap().key;
     let points = h.state().rd.curves.get(&bicubic).map(|c| c.points.len()).unwrap_or(0);

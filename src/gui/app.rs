@@ -126,6 +126,26 @@ pub struct RdState {
     pub running: bool,
     /// Size of the reduced copy the sweep runs on, when it does not use the full image.
     pub reduced: Option<(u32, u32)>,
+    /// Points the sweep computes in all, points in so far, and when it started.
+    pub total_points: usize,
+    pub done_points: usize,
+    pub started: Option<Instant>,
+}
+
+impl RdState {
+    /// "14/36 points · 20 s so far, about 31 s left" while the sweep runs.
+    pub fn progress_text(&self, now: Instant) -> Option<String> {
+        let started = self.started.filter(|_| self.running)?;
+        let (done, total) = (self.done_points.min(self.total_points), self.total_points);
+        let elapsed = now.saturating_duration_since(started);
+        let mut text = format!("{done}/{total} points · {:.0} s so far", elapsed.as_secs_f64());
+        if done > 0 && done < total {
+            // The sweep yields to the live view, so this is an estimate at the current pace.
+            let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
+            text.push_str(&format!(", about {left:.0} s left"));
+        }
+        Some(text)
+    }
 }
 
 /// One panel of the comparison, ready to draw.
@@ -1036,6 +1056,7 @@ impl RescaleApp {
                 if sweep_id != self.rd.sweep_id {
                     return;
                 }
+                self.rd.done_points += 1;
                 let curve = self.rd.curves.entry(key).or_default();
                 curve.label = label;
                 curve.points.retain(|p| p.0 != quality);
@@ -1044,6 +1065,7 @@ impl RescaleApp {
             }
             Event::RdFailed { sweep_id, key, error } => {
                 if sweep_id == self.rd.sweep_id {
+                    self.rd.done_points += 1;
                     self.rd.curves.entry(key).or_default().error = Some(error);
                 }
             }
@@ -1152,6 +1174,13 @@ impl RescaleApp {
         self.rd.curves.clear();
         self.rd.running = true;
         self.rd.reduced = rd_reduced(&methods, image.width(), image.height());
+        let qualities = match key.family {
+            CodecFamily::None => 1,
+            _ => super::worker::RD_QUALITIES.len() + usize::from(!super::worker::RD_QUALITIES.contains(&self.settings.quality)),
+        };
+        self.rd.total_points = qualities * methods.len();
+        self.rd.done_points = 0;
+        self.rd.started = Some(Instant::now());
         self.workers.sweep(Some(RdJob {
             sweep_id: self.rd.sweep_id,
             doc_id,

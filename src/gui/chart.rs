@@ -23,7 +23,10 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.heading("Rate–distortion");
         if app.rd.running {
             ui.spinner();
-            ui.label("sweeping quality…");
+            let progress = app.rd.progress_text(std::time::Instant::now()).unwrap_or_default();
+            ui.label(format!("sweeping quality: {progress}"));
+            // The text counts seconds: keep it moving while nothing else repaints.
+            ui.ctx().request_repaint_after(std::time::Duration::from_millis(500));
         }
     });
     let family = app.settings.codec;
@@ -46,11 +49,10 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     if let Some((w, h)) = app.rd.reduced {
         ui.label(
             egui::RichText::new(format!(
-                "Swept on a {w}×{h} copy of the image so the networks finish in seconds; \
-                 the panels' numbers are at full resolution."
+                "Swept on a {w}×{h} copy of the image so the networks finish in seconds: \
+                 the curves' numbers differ from the panels', which are at full resolution."
             ))
-            .weak()
-            .small(),
+            .color(egui::Color32::from_rgb(240, 190, 80)),
         );
     }
     let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
