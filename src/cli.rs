@@ -63,7 +63,7 @@ pub struct CommonArgs {
     /// Lossy codec applied to the LR image.
     #[arg(long, value_enum, default_value_t = CodecName::Jpeg)]
     pub codec: CodecName,
-    /// Latent temperature of IRN/SAIN (0 = deterministic).
+    /// Latent temperature of IRN/SAIN: multiplies the draw z as the official gaussian_scale (0: z = 0, deterministic).
     #[arg(long, default_value_t = 1.0, value_parser = parse_temperature, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Seed of the latent draw.

@@ -89,14 +89,15 @@ fn separated_mixture_moments_and_temperature() {
     let samples = gmm.sample(N, 1.0, &mut StdRng::seed_from_u64(2));
     assert_matches("separated", &samples, want);
 
-    // Temperature scales the deviation from the mean: variance by T², the mean unchanged.
+    // Temperature multiplies the whole draw, as the official SAIN's `gaussian_scale` (and this
+    // project's training) do: the mean by T, the central moments by T^k.
     let t = 0.5;
-    let scaled = [want[0], want[1] * t * t, want[2] * t.powi(3), want[3] * t.powi(4), want[4] * t.powi(6)];
+    let scaled = [want[0] * t, want[1] * t * t, want[2] * t.powi(3), want[3] * t.powi(4), want[4] * t.powi(6)];
     let samples = gmm.sample(N, t as f32, &mut StdRng::seed_from_u64(3));
     assert_matches("separated T=0.5", &samples, scaled);
 
     let still = gmm.sample(1000, 0.0, &mut StdRng::seed_from_u64(4));
-    assert!(still.iter().all(|&z| z == want[0] as f32), "T = 0 gives the mixture mean");
+    assert!(still.iter().all(|&z| z == 0.0), "T = 0 gives z = 0, as gaussian_scale = 0 does");
 }
 
 #[test]

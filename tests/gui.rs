@@ -715,3 +715,63 @@ fn a_stale_result_gets_no_figure_and_demo_mode_reads_from_afar() {
     run_until_idle(&mut h);
     assert!(h.state().panel_descs().iter().any(|d| d.delta.is_some()));
 }
+
+#[test]
+fn space_flips_to_the_original_m_steps_methods_and_the_inspector_reads_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 96, 80);
+    let mut h = harness(options());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let original_texture = h.state().panel_descs()[0].image.unwrap().texture;
+    // Held Space: every panel draws the original's texture; released: their own again.
+    h.event(egui::Event::Key { key: egui::Key::Space, physical_key: None, pressed: true, repeat: false, modifiers: egui::Modifiers::NONE });
+    h.step();
+    assert!(h.state().flip_to_original);
+    assert!(h.state().panel_descs().iter().all(|d| d.image.map(|i| i.texture) == Some(original_texture)));
+    h.event(egui::Event::Key { key: egui::Key::Space, physical_key: None, pressed: false, repeat: false, modifiers: egui::Modifiers::NONE });
+    h.step();
+    assert!(!h.state().flip_to_original);
+    assert!(h.state().panel_descs().iter().skip(1).all(|d| d.image.map(|i| i.texture) != Some(original_texture)));
+
+    // M steps the maximised panel through the methods, wrapping around.
+    let methods: Vec<String> = h.state().shown_methods().into_iter().map(|m| m.key).collect();
+    for expected in methods.iter().chain(methods.iter().take(1)) {
+        h.key_press(egui::Key::M);
+        h.step();
+        assert_eq!(h.state().focus.as_ref(), Some(expected));
+    }
+    h.key_press(egui::Key::Num0);
+    h.step();
+
+    // The inspector reads the 8-bit values the metrics use, at the same image point in every panel.
+    let app = h.state();
+    let p = egui::pos2(10.5, 7.5);
+    for d in app.panel_descs() {
+        let Some(source) = &d.pixels else { continue };
+        let want = match d.id.as_str() {
+            "original" => app.active_doc().unwrap().rgb.get_pixel(10, 7).0,
+            "lr" => continue,
+            key => app.results.slots[key].outcome.as_ref().unwrap().view.output.reconstruction.get_pixel(10, 7).0,
+        };
+        assert_eq!(source.at(p), Some(want), "{}", d.id);
+    }
+    let lr = app.panel_descs().into_iter().find(|d| d.id == "lr").unwrap().pixels.expect("the LR panel is inspectable");
+    let lr_view = app.results.slots.values().find_map(|s| s.outcome.as_ref().ok().filter(|r| lr_is(&lr, r))).map(|r| r.view.output.compressed.decoded.get_pixel(5, 3).0);
+    assert_eq!(lr.at(p), lr_view, "the LR value is the decoded LR pixel at half the position");
+
+    // Space typed into a text field is text: no flip.
+    h.state_mut().path_prompt = Some(rescale_lab::gui::path_prompt::PathPrompt::new(rescale_lab::gui::path_prompt::PromptPurpose::OpenImage, None));
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_role(egui::accesskit::Role::TextInput).focus();
+    h.step();
+    h.event(egui::Event::Key { key: egui::Key::Space, physical_key: None, pressed: true, repeat: false, modifiers: egui::Modifiers::NONE });
+    h.step();
+    assert!(!h.state().flip_to_original, "Space in a text field does not flip");
+}
+
+fn lr_is(source: &rescale_lab::gui::inspect::PixelSource, ready: &rescale_lab::gui::documents::Ready) -> bool {
+    matches!(source, rescale_lab::gui::inspect::PixelSource::Lr(v) if std::sync::Arc::ptr_eq(v, &ready.view))
+}

@@ -54,6 +54,8 @@ pub enum Action {
     Escape,
     /// Number keys: maximise the n-th panel (0-based), `usize::MAX` for the grid.
     FocusNumber(usize),
+    /// M: the maximised panel steps to the next method (the first method from the grid).
+    StepFocus,
     PastedImage(Arc<egui::ColorImage>),
     Quit,
 }
@@ -172,6 +174,8 @@ pub struct PanelDesc {
     pub wait: Option<String>,
     /// A network against Bicubic, when both are current full-resolution results.
     pub delta: Option<super::versus::Delta>,
+    /// The 8-bit pixels behind the image, for the inspector (not for previews or maps).
+    pub pixels: Option<super::inspect::PixelSource>,
 }
 
 #[derive(Clone, Copy)]
@@ -183,6 +187,9 @@ pub struct PanelImage {
 
 struct ScreenshotState {
     path: PathBuf,
+    /// The size asked for: re-sent in the first frames, since without a window manager (Xvfb)
+    /// the first size request is not always honoured.
+    size: Option<(f32, f32)>,
     started: Instant,
     idle_frames: u32,
     requested: bool,
@@ -207,6 +214,8 @@ pub struct RescaleApp {
     /// Panel maximised with the number keys, or None for the grid.
     pub focus: Option<String>,
     pub demo: bool,
+    /// Space is held: every panel shows the original.
+    pub flip_to_original: bool,
     /// Whether the demo-mode UI zoom is applied (tracks `demo` one frame behind).
     pub demo_zoom: bool,
     pub help_open: bool,
@@ -277,6 +286,7 @@ impl RescaleApp {
             messages: Vec::new(),
             focus: None,
             demo: options.demo,
+            flip_to_original: false,
             demo_zoom: false,
             help_open: false,
             about_open: false,
@@ -297,7 +307,7 @@ impl RescaleApp {
             screenshot: options
                 .screenshot
                 .clone()
-                .map(|path| ScreenshotState { path, started: Instant::now(), idle_frames: 0, requested: false }),
+                .map(|path| ScreenshotState { path, size: options.window_size, started: Instant::now(), idle_frames: 0, requested: false }),
             frame: 0,
             debug: std::env::var_os("RESCALE_LAB_GUI_DEBUG").is_some(),
         };
@@ -499,6 +509,7 @@ impl RescaleApp {
             stale_note: String::new(),
             wait: None,
             delta: None,
+            pixels: Some(super::inspect::PixelSource::Image(doc.rgb.clone())),
         });
 
         let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
@@ -516,6 +527,7 @@ impl RescaleApp {
             stale_note: String::new(),
             wait: None,
             delta: None,
+            pixels: None,
         };
         if let Some((_, slot)) = lr_slot {
             if let Ok(ready) = &slot.outcome {
@@ -546,6 +558,9 @@ impl RescaleApp {
                 lr_panel.updating = self.slot_is_stale(slot);
                 lr_panel.stale_note = self.stale_note(slot);
                 lr_panel.preview = ready.view.preview;
+                if !ready.view.preview && self.settings.lr_display == LrDisplay::UpscaledNearest {
+                    lr_panel.pixels = Some(super::inspect::PixelSource::Lr(ready.view.clone()));
+                }
             }
         }
         panels.push(lr_panel);
@@ -566,6 +581,7 @@ impl RescaleApp {
                 stale_note: String::new(),
                 wait: self.wait_of(&m.key),
                 delta: super::versus::delta(self, &m.key),
+                pixels: None,
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
                 // Unavailable methods get a line above the grid, not a panel of empty space.
@@ -597,6 +613,9 @@ impl RescaleApp {
                             desc.lines = metric_lines(&ready.view);
                             desc.lines.push(self.perceptual.line(&m.key, current.as_ref(), self.settings.perceptual));
                             desc.preview = ready.view.preview;
+                            if !ready.view.preview && self.settings.view != ViewMode::Difference {
+                                desc.pixels = Some(super::inspect::PixelSource::Reconstruction(ready.view.clone()));
+                            }
                             if let Some((key, badge)) = &best {
                                 desc.best = key == &m.key && !desc.updating;
                                 desc.badge = badge.clone();
@@ -611,6 +630,15 @@ impl RescaleApp {
                 }
             }
             panels.push(desc);
+        }
+        if self.flip_to_original {
+            // Held Space: every panel shows the original, in place, to flip against.
+            let original = (panels[0].image, panels[0].pixels.clone());
+            for panel in panels.iter_mut().skip(1) {
+                panel.title = format!("Original (Space held) · {}", panel.title);
+                (panel.image, panel.pixels) = original.clone();
+                panel.note = None;
+            }
         }
         panels
     }
@@ -945,6 +973,16 @@ impl RescaleApp {
                     self.view.reset();
                 }
             }
+            Action::StepFocus => {
+                let methods: Vec<String> = self.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).map(|m| m.key).collect();
+                if !methods.is_empty() {
+                    let next = match self.focus.as_ref().and_then(|f| methods.iter().position(|k| k == f)) {
+                        Some(i) => (i + 1) % methods.len(),
+                        None => 0,
+                    };
+                    self.focus = Some(methods[next].clone());
+                }
+            }
             Action::FocusNumber(n) => {
                 if n == usize::MAX {
                     self.focus = None;
@@ -1210,8 +1248,10 @@ impl RescaleApp {
 
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {
         if ctx.egui_wants_keyboard_input() {
+            self.flip_to_original = false;
             return;
         }
+        self.flip_to_original = ctx.input(|i| i.key_down(egui::Key::Space));
         use egui::{Key, Modifiers};
         let mut actions = Vec::new();
         let s = &mut self.settings;
@@ -1282,6 +1322,9 @@ impl RescaleApp {
             if i.consume_key(Modifiers::NONE, Key::Num0) {
                 actions.push(Action::FocusNumber(usize::MAX));
             }
+            for _ in 0..i.count_and_consume_key(Modifiers::NONE, Key::M) {
+                actions.push(Action::StepFocus);
+            }
             for event in &i.events {
                 match event {
                     egui::Event::Text(t) if t == "?" => actions.push(Action::ToggleHelp),
@@ -1303,6 +1346,9 @@ impl RescaleApp {
         let Some(shot) = &mut self.screenshot else { return };
         if shot.requested {
             return;
+        }
+        if let (Some((w, h)), true) = (shot.size, self.frame <= 3) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h)));
         }
         shot.idle_frames = if idle { shot.idle_frames + 1 } else { 0 };
         // A few idle frames so freshly uploaded textures and the layout have settled.

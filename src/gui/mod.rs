@@ -12,6 +12,7 @@ pub mod device;
 pub mod documents;
 pub mod export;
 pub mod font;
+pub mod inspect;
 pub mod panels;
 pub mod path_prompt;
 pub mod perceptual;

@@ -53,11 +53,13 @@ pub struct ViewState {
     pub selecting: Option<(Pos2, Pos2)>,
     /// Split view divider, 0 (left edge) to 1 (right edge).
     pub split: f32,
+    /// The image point under the pointer in any panel, last frame (for the pixel inspector).
+    pub hover: Option<Pos2>,
 }
 
 impl Default for ViewState {
     fn default() -> Self {
-        Self { fit: ViewFit::Fit, crop: None, selecting: None, split: 0.5 }
+        Self { fit: ViewFit::Fit, crop: None, selecting: None, split: 0.5, hover: None }
     }
 }
 

@@ -74,14 +74,13 @@ impl GaussianMixture {
         second - self.mean().powi(2)
     }
 
-    /// `n` independent draws of `E[z] + T·(x − E[z])`, x from the mixture. Temperature scales
-    /// the whole deviation from the mixture mean (spread between components included), so T = 1
-    /// is the model's distribution and T = 0 is deterministic: every element is the mean, and no
-    /// randomness is consumed.
+    /// `n` independent draws of `T·x`, x from the mixture: the temperature multiplies the whole
+    /// draw, as the official SAIN test's `gaussian_scale` does (and this project's training), so
+    /// numbers at any T can be reproduced with the official scripts. T = 1 is the model's
+    /// distribution; T = 0 gives z = 0 (not the mixture mean) and consumes no randomness.
     pub fn sample<R: Rng + ?Sized>(&self, n: usize, temperature: f32, rng: &mut R) -> Vec<f32> {
-        let mean = self.mean();
         if temperature == 0.0 {
-            return vec![mean as f32; n];
+            return vec![0.0; n];
         }
         let t = temperature as f64;
         let mut cumulative = Vec::with_capacity(self.weights.len());
@@ -97,7 +96,7 @@ impl GaussianMixture {
                 let k = cumulative.iter().position(|&c| u < c).unwrap_or(last);
                 let eps: f64 = rng.sample(StandardNormal);
                 let x = self.means[k] + self.stds[k] * eps;
-                (mean + t * (x - mean)) as f32
+                (t * x) as f32
             })
             .collect()
     }

@@ -24,6 +24,9 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     };
     let image_size = doc.size();
     let descs = app.panel_descs();
+    // Last frame's pointer position: every panel marks the same pixel; this frame's hover is
+    // recorded as the panels are drawn.
+    let hover = app.view.hover.take();
     if let Some(notice) = app.unavailable_notice() {
         ui.horizontal(|ui| {
             ui.label(egui::RichText::new(notice).color(ERROR).small());
@@ -50,7 +53,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 Some(id) if descs.iter().any(|d| &d.id == id) => descs.iter().filter(|d| &d.id == id).collect(),
                 _ => descs.iter().collect(),
             };
-            grid(app, ui, area, image_size, &focused);
+            grid(app, ui, area, image_size, &focused, hover);
         }
     }
 }
@@ -131,7 +134,7 @@ fn best_columns(n: usize, area: Vec2, image: Vec2) -> usize {
     best.0
 }
 
-fn grid(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, descs: &[&PanelDesc]) {
+fn grid(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, descs: &[&PanelDesc], hover: Option<egui::Pos2>) {
     if descs.is_empty() {
         return;
     }
@@ -152,7 +155,7 @@ fn grid(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, d
         let view_rect = Rect::from_min_max(pos2(cell_rect.min.x, cell_rect.min.y + TITLE_H), cell_rect.max);
         let number = all_ids.iter().position(|id| id == &desc.id).map(|p| p + 1);
         title(app, ui, title_rect, desc, number);
-        viewport(app, ui, view_rect, image_size, desc);
+        viewport(app, ui, view_rect, image_size, desc, hover);
         first_view.get_or_insert(view_rect);
     }
     // The grid's spare cell, when the whole grid is shown, holds the comparison with Bicubic.
@@ -304,9 +307,12 @@ fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
 }
 
 /// One image panel: interaction first (so this frame draws the new view), then painting.
-fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, desc: &PanelDesc) {
+fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, desc: &PanelDesc, hover: Option<egui::Pos2>) {
     let id = ui.make_persistent_id(("view", &desc.id));
     let response = interact(ui, &mut app.view, rect, image_size, id);
+    if let Some(p) = response.hover_pos() {
+        app.view.hover = Some(app.view.transform(rect, image_size).screen_to_image(p));
+    }
     if response.double_clicked() {
         app.actions.push(Action::FitView);
     }
@@ -323,6 +329,12 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
             }
         }
         (None, None) => {}
+    }
+    if desc.image.is_some() {
+        crate::gui::inspect::paint_grid(&painter, &t, image_size);
+        if let (Some(p), Some(source)) = (hover, &desc.pixels) {
+            crate::gui::inspect::paint_value(&painter, &t, p, source);
+        }
     }
     paint_selection(&painter, &app.view, &t);
     if desc.updating {

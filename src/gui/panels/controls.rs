@@ -176,7 +176,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         let label = ui.label("Temperature");
         ui.add(egui::Slider::new(&mut app.settings.temperature, 0.0..=2.0).step_by(0.05))
             .labelled_by(label.id)
-            .on_hover_text("Multiplies the latent's standard deviation; 0 gives a deterministic upscale.");
+            .on_hover_text("Multiplies the latent draw z (IRN: N(0, 1); SAIN: its learned mixture), as the official code's gaussian_scale; 0 gives z = 0, a deterministic upscale.");
     });
     ui.horizontal(|ui| {
         let label = ui.label("Seed");

@@ -13,14 +13,16 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("C", "codec: None, JPEG, WebP in turn"),
     ("G / S / D", "grid / split / difference view"),
     ("1 … 9", "maximise panel n (again, or 0, for the grid)"),
+    ("M", "maximised panel: next method"),
+    ("Space (hold)", "every panel shows the original"),
     ("F or double-click", "fit the image"),
-    ("wheel / drag", "zoom around the cursor / pan (all panels together)"),
+    ("wheel / drag", "zoom around the cursor / pan (all panels together); from 800 % the pixel grid and RGB values under the cursor"),
     ("Shift+drag or right-drag", "crop: every panel shows that region"),
     ("R", "rate–distortion chart"),
     ("Tab", "show/hide the controls"),
     ("E", "export again to the last folder"),
     ("Ctrl+O / Ctrl+V / Ctrl+E", "open / paste image / export to…"),
-    ("F11", "demo mode (full screen)"),
+    ("F11", "demo mode (large type, images first)"),
     ("Esc", "close help, leave focus, leave demo mode, clear crop"),
 ];
 
