@@ -37,6 +37,9 @@ pub enum Command {
     /// Check the networks on a device against reference tensors (e.g. the official code's
     /// fixtures): every NAME_io.safetensors with NAME.pth or NAME.safetensors in DIR.
     Parity(ParityArgs),
+    /// List every model the app would offer: shipped ones and those in the user models folder
+    /// ($XDG_DATA_HOME/rescale-lab/models), with why any file there was skipped.
+    Models(ModelsArgs),
     /// Open the desktop app (the default when no subcommand is given).
     Gui(GuiArgs),
 }
@@ -178,6 +181,13 @@ pub struct SpeedArgs {
     /// Scale of the round trip's methods.
     #[arg(long, default_value = "2", value_parser = parse_scale)]
     pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ModelsArgs {
+    /// One JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -839,5 +849,77 @@ fn round_trip(args: &SpeedArgs, image_path: Option<&Path>, device: &Device) -> R
         println!("  {label:<40} {ms:>10.1} ms");
     }
     println!("  {:<40} {:>10.1} ms", "all panels updated", result.total_ms);
+    Ok(())
+}
+
+pub fn models(args: ModelsArgs) -> Result<()> {
+    use rescale_lab::user_models;
+    let shipped_dir = rescale_lab::models::models_dir();
+    let shipped = rescale_lab::models::discover(&shipped_dir).unwrap_or_default();
+    let user_dir = user_models::user_models_dir();
+    let scan = user_dir.as_deref().map(user_models::scan).unwrap_or_default();
+    let codec_of = |c: rescale_lab::models::TrainedCodec| match c.as_str() {
+        "none" => "-".to_string(),
+        other => other.to_string(),
+    };
+    let mut rows: Vec<serde_json::Value> = shipped
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "source": "shipped",
+                "label": m.label(),
+                "arch": m.manifest.arch.to_string(),
+                "scale": m.manifest.scale,
+                "codec": codec_of(m.manifest.codec),
+                "path": m.weights.display().to_string(),
+            })
+        })
+        .collect();
+    rows.extend(scan.models.iter().map(|m| {
+        serde_json::json!({
+            "source": if m.official.is_some() { "user, official" } else { "user" },
+            "label": m.label(),
+            "arch": if matches!(m.config, rescale_lab::checkpoint::NetConfig::Irn(_)) { "IRN" } else { "SAIN" },
+            "scale": m.config.scale(),
+            "codec": m.official.and_then(|o| o.codec).unwrap_or("-"),
+            "layout": m.config.describe(),
+            "path": m.path.display().to_string(),
+        })
+    }));
+    let skipped: Vec<serde_json::Value> =
+        scan.skipped.iter().map(|(p, reason)| serde_json::json!({ "path": p.display().to_string(), "reason": reason })).collect();
+    if args.json {
+        let doc = serde_json::json!({
+            "shipped_dir": shipped_dir.display().to_string(),
+            "user_dir": user_dir.as_ref().map(|d| d.display().to_string()),
+            "models": rows,
+            "skipped": skipped,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("{:<15} {:<5} {:<6} {:<6} path", "source", "arch", "scale", "codec");
+    for r in &rows {
+        println!(
+            "{:<15} {:<5} {:<6} {:<6} {}",
+            r["source"].as_str().unwrap_or(""),
+            r["arch"].as_str().unwrap_or(""),
+            format!("x{}", r["scale"]),
+            r["codec"].as_str().unwrap_or(""),
+            r["path"].as_str().unwrap_or("")
+        );
+    }
+    match &user_dir {
+        Some(dir) => println!(
+            "\nUser models folder: {} ({} models{})",
+            dir.display(),
+            scan.models.len(),
+            if dir.is_dir() { "" } else { ", the folder does not exist yet" }
+        ),
+        None => println!("\nNo user models folder: neither XDG_DATA_HOME nor HOME is set."),
+    }
+    for (path, reason) in &scan.skipped {
+        println!("skipped {}: {reason}", path.display());
+    }
     Ok(())
 }

@@ -27,6 +27,7 @@ pub mod pth_check;
 pub mod rd;
 pub mod rescaler;
 pub mod speed;
+pub mod user_models;
 pub mod versus;
 
 pub use bicubic::Bicubic;

@@ -8,7 +8,7 @@ fn main() -> std::process::ExitCode {
     // line tool should just stop, as every other does. Not the app: a closed stderr must not
     // end a window.
     #[cfg(unix)]
-    if matches!(args.command, Some(cli::Command::Run(_) | cli::Command::Bench(_) | cli::Command::Speed(_) | cli::Command::Parity(_))) {
+    if matches!(args.command, Some(cli::Command::Run(_) | cli::Command::Bench(_) | cli::Command::Speed(_) | cli::Command::Parity(_) | cli::Command::Models(_))) {
         // SAFETY: restoring a signal's default disposition before any thread exists.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -19,6 +19,7 @@ fn main() -> std::process::ExitCode {
         Some(cli::Command::Bench(a)) => cli::bench(a),
         Some(cli::Command::Speed(a)) => cli::speed(a),
         Some(cli::Command::Parity(a)) => cli::parity(a),
+        Some(cli::Command::Models(a)) => cli::models(a),
         Some(cli::Command::Gui(a)) => cli::gui(a),
         None => cli::gui(cli::GuiArgs::default()),
     };

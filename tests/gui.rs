@@ -30,6 +30,8 @@ fn options() -> GuiOptions {
         start_empty: true,
         fresh_settings: true,
         settings_override: Some(Settings { codec: CodecFamily::Jpeg, quality: 75, ..Settings::default() }),
+        // Not the developer's own models folder.
+        user_models_dir: Some(PathBuf::from("/nonexistent/rescale-lab-test-models")),
         ..GuiOptions::default()
     }
 }
@@ -774,4 +776,25 @@ fn space_flips_to_the_original_m_steps_methods_and_the_inspector_reads_pixels() 
 
 fn lr_is(source: &rescale_lab::gui::inspect::PixelSource, ready: &rescale_lab::gui::documents::Ready) -> bool {
     matches!(source, rescale_lab::gui::inspect::PixelSource::Lr(v) if std::sync::Arc::ptr_eq(v, &ready.view))
+}
+
+#[test]
+fn a_model_in_the_user_folder_is_a_method_labelled_official() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    // Random weights with the official keys, under the name the IRN authors publish.
+    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", models.join("IRN_x2.pth")).unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 64, 48);
+    let mut h = harness(GuiOptions { user_models_dir: Some(models.clone()), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let app = h.state();
+    let method = app.shown_methods().into_iter().find(|m| m.label == "IRN ×2 · IRN_x2.pth (official)").expect("the folder's model is listed");
+    assert!(method.runnable.is_ok());
+    let slot = app.results.slots.get(&method.key).expect("it ran");
+    assert!(slot.outcome.as_ref().unwrap().view.output.metrics.psnr_y.is_finite());
+    assert!(!labels_containing(&h, "IRN ×2 · IRN_x2.pth (official)").is_empty());
+    // A folder model is not removed from a list it was never added to: no "remove" button.
+    assert!(h.query_by_label_contains("Remove ").is_none() || app.settings.user_models.is_empty());
 }

@@ -214,6 +214,8 @@ pub struct RescaleApp {
     /// Panel maximised with the number keys, or None for the grid.
     pub focus: Option<String>,
     pub demo: bool,
+    /// Weight files found in the user models folder at start-up.
+    pub folder_models: Vec<PathBuf>,
     /// Space is held: every panel shows the original.
     pub flip_to_original: bool,
     /// Whether the demo-mode UI zoom is applied (tracks `demo` one frame behind).
@@ -287,6 +289,7 @@ impl RescaleApp {
             focus: None,
             demo: options.demo,
             flip_to_original: false,
+            folder_models: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir).map(|d| crate::user_models::model_files(&d)).unwrap_or_default(),
             demo_zoom: false,
             help_open: false,
             about_open: false,
@@ -379,8 +382,17 @@ impl RescaleApp {
             scale: self.settings.scale,
             family: self.settings.codec,
             device: self.settings.device,
-            user_models: self.settings.user_models.clone(),
+            user_models: {
+                // The folder's models first, then those loaded by hand (each file once).
+                let mut all = self.folder_models.clone();
+                all.extend(self.settings.user_models.iter().filter(|p| !self.folder_models.contains(p)).cloned());
+                all
+            },
         }
+    }
+
+    pub fn is_folder_model(&self, path: &Path) -> bool {
+        self.folder_models.iter().any(|p| p == path)
     }
 
     /// The methods list, whether or not the user chose to show each (the controls need all).
@@ -392,6 +404,19 @@ impl RescaleApp {
         }
         for (path, result) in &loaded.user_models {
             let shown = match result {
+                Ok(m) if self.is_folder_model(path) => {
+                    // "SAIN ×2 · SAINx2_JPEG.pth (official, JPEG-trained)"
+                    let mut shown = shown_from(m, Some(path.clone()), self.settings.scale);
+                    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                    let scale = m.rescaler.as_ref().map(|r| r.scale()).unwrap_or(self.settings.scale);
+                    shown.label = format!("{} ×{scale} · {file}", m.kind.label());
+                    match crate::user_models::official_name(path) {
+                        Some(crate::user_models::OfficialName { codec: Some(c), .. }) => shown.label.push_str(&format!(" (official, {}-trained)", c.to_uppercase().replace("WEBP", "WebP"))),
+                        Some(_) => shown.label.push_str(" (official)"),
+                        None => {}
+                    }
+                    shown
+                }
                 Ok(m) => shown_from(m, Some(path.clone()), self.settings.scale),
                 Err(e) => ShownMethod {
                     key: format!("user:{}", path.display()),

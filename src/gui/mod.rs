@@ -49,6 +49,8 @@ pub struct GuiOptions {
     pub settings_override: Option<Settings>,
     /// Start in demo mode (large type, images first).
     pub demo: bool,
+    /// The user models folder; `None`: the platform's (`user_models::user_models_dir`).
+    pub user_models_dir: Option<PathBuf>,
 }
 
 /// Opens the window and runs until it is closed.

@@ -243,7 +243,8 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
                 (d, egui::RichText::new(text).size(17.0).strong().color(delta_color(d.sign())), width)
             });
             let delta_width = delta.as_ref().map(|(_, _, w)| *w).unwrap_or(0.0);
-            let title_width = (ui.available_width() - delta_width).max(60.0);
+            // The figure is what the audience reads: the title gives way first.
+            let title_width = (ui.available_width() - delta_width).max(24.0);
             let mut text = egui::RichText::new(&desc.title).strong();
             if desc.best {
                 text = text.color(BEST);
@@ -254,7 +255,7 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
             });
             if let Some((d, text, _)) = delta {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.add(egui::Label::new(text).truncate()).on_hover_text(format!("{} − Bicubic, {}: {}", desc.title, crate::gui::versus::setting_sentence(app), d.details()));
+                    ui.add(egui::Label::new(text).extend()).on_hover_text(format!("{} − Bicubic, {}: {}", desc.title, crate::gui::versus::setting_sentence(app), d.details()));
                 });
             }
         });

@@ -107,7 +107,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                     (None, None) => {}
                 }
             }
-            if let Some(path) = &m.path {
+            if let Some(path) = m.path.as_ref().filter(|p| !app.is_folder_model(p)) {
                 if ui.small_button("remove").on_hover_text(format!("Remove {}", path.display())).clicked() {
                     app.actions.push(Action::RemoveModel(path.clone()));
                 }
