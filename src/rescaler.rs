@@ -11,7 +11,8 @@ use crate::error::Result;
 /// Options of the upscale that only matter for methods with a latent variable.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UpscaleOptions {
-    /// Multiplies the latent's standard deviation; 0 gives a deterministic upscale.
+    /// Multiplies the latent draw (the official `gaussian_scale`); 0 gives z = 0, a deterministic
+    /// upscale.
     pub temperature: f32,
     /// Seed of the latent draw, so every result can be reproduced.
     pub seed: u64,

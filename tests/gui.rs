@@ -669,11 +669,11 @@ fn networks_against_bicubic_figures_summary_map_and_zoom_to_the_largest_differen
     }
     assert!(app.panel_descs().iter().find(|d| d.id == bicubic).unwrap().delta.is_none());
     // Five panels on a 3×2 grid: the spare cell is the summary.
-    assert!(!labels_containing(&h, "vs Bicubic").is_empty());
+    assert!(labels_containing(&h, "vs Bicubic").iter().any(|l| l == "vs Bicubic"), "the summary's heading");
     assert!(!labels_containing(&h, "at equal quality: JPEG q75").is_empty());
     let spot = networks[0].delta.as_ref().unwrap().hotspot.expect("the two differ somewhere");
     let short = networks[0].title.split(" (").next().unwrap().to_string();
-    h.get_by_label(&format!("zoom to where {short} and Bicubic differ most")).click();
+    h.get_by_label(&format!("zoom to where {short} gains or loses most vs Bicubic")).click();
     h.step();
     h.step();
     let crop = h.state().view.crop().expect("zoomed to a region");
@@ -704,7 +704,8 @@ fn a_stale_result_gets_no_figure_and_demo_mode_reads_from_afar() {
     h.state_mut().settings.quality = 30;
     h.step();
     let descs = h.state().panel_descs();
-    for d in descs.iter().filter(|d| d.updating || h.state().panel_descs().iter().any(|o| o.updating)) {
+    assert!(descs.iter().any(|d| d.updating), "some panel is behind the slider");
+    for d in &descs {
         assert!(d.delta.is_none(), "{}: a figure while a result is stale", d.id);
     }
     // Each method reports its start (and, on tiled images, its tiles) to the app.
@@ -796,5 +797,5 @@ fn a_model_in_the_user_folder_is_a_method_labelled_official() {
     assert!(slot.outcome.as_ref().unwrap().view.output.metrics.psnr_y.is_finite());
     assert!(!labels_containing(&h, "IRN ×2 · IRN_x2.pth (official)").is_empty());
     // A folder model is not removed from a list it was never added to: no "remove" button.
-    assert!(h.query_by_label_contains("Remove ").is_none() || app.settings.user_models.is_empty());
+    assert!(h.query_by_label("remove").is_none());
 }

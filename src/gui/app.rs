@@ -663,6 +663,9 @@ impl RescaleApp {
                 panel.title = format!("Original (Space held) · {}", panel.title);
                 (panel.image, panel.pixels) = original.clone();
                 panel.note = None;
+                // Nothing of the method's stays over the original's picture.
+                panel.lines = vec!["the original, while Space is held".into()];
+                (panel.delta, panel.best, panel.preview, panel.updating, panel.wait) = (None, false, false, false, None);
             }
         }
         panels
@@ -972,7 +975,6 @@ impl RescaleApp {
             }
             Action::ToggleDemo => {
                 self.demo = !self.demo;
-                self.settings.controls_visible = !self.demo;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.demo));
             }
             Action::ToggleHelp => self.help_open = !self.help_open,
@@ -1059,6 +1061,7 @@ impl RescaleApp {
                 }
                 self.results.clear_for(self.active);
                 let Some(key) = self.job_key_of(result.job_id) else { return };
+                let is_preview = matches!(&result.outcome, Ok(view) if view.preview);
                 let outcome = match result.outcome {
                     Ok(view) => {
                         let name = &result.key;
@@ -1072,7 +1075,10 @@ impl RescaleApp {
                     }
                     Err(e) => Err(e),
                 };
-                self.results_jobs.insert(result.key.clone(), result.job_id);
+                // A preview does not end the wait: the full pass of the same job follows it.
+                if !is_preview {
+                    self.results_jobs.insert(result.key.clone(), result.job_id);
+                }
                 self.results.slots.insert(result.key, Slot { label: result.label, key, outcome });
             }
             Event::Perceptual(result) => {

@@ -19,7 +19,7 @@ pub fn wait_text(p: &MethodProgress, now: Instant) -> Option<String> {
         let pass_elapsed = now.saturating_duration_since(pass_started);
         if done > 0 && done < total {
             let left = pass_elapsed.mul_f64((total - done) as f64 / done as f64);
-            text.push_str(&format!(", about {} left", seconds(left)));
+            text.push_str(&format!(", about {} left in this pass", seconds(left)));
         }
     }
     Some(text)
@@ -46,7 +46,7 @@ mod tests {
         assert_eq!(wait_text(&p, t0 + Duration::from_secs(3)).unwrap(), "3 s so far");
         let p = MethodProgress { started: t0, pass: Some((2, 5, 20, t0 + Duration::from_secs(10))) };
         // 5 tiles in 10 s: 15 more take about 30 s.
-        assert_eq!(wait_text(&p, t0 + Duration::from_secs(20)).unwrap(), "20 s so far · pass 2: 5/20 tiles, about 30 s left");
-        assert_eq!(wait_text(&p, t0 + Duration::from_secs(95)).unwrap(), "1:35 min so far · pass 2: 5/20 tiles, about 4:15 min left");
+        assert_eq!(wait_text(&p, t0 + Duration::from_secs(20)).unwrap(), "20 s so far · pass 2: 5/20 tiles, about 30 s left in this pass");
+        assert_eq!(wait_text(&p, t0 + Duration::from_secs(95)).unwrap(), "1:35 min so far · pass 2: 5/20 tiles, about 4:15 min left in this pass");
     }
 }

@@ -527,6 +527,11 @@ fn drain_newest(rx: &Receiver<ComputeMsg>, docs: &mut HashMap<u64, DocPipelines>
     }
 }
 
+/// The vs-Bicubic map's top of scale: half the |error| heatmap's, in whole levels.
+pub fn versus_full_scale(diff_full_scale: u8) -> u8 {
+    (diff_full_scale / 2).max(1)
+}
+
 /// Runs `work` with its start and its networks' tile progress sent to the app.
 fn with_progress<R>(tx: &Sender<Event>, ctx: &egui::Context, job_id: u64, key: &str, work: impl FnOnce() -> R) -> R {
     let started = Instant::now();
@@ -562,14 +567,11 @@ fn run_one(
         let (output, size_match) = output_of(pipeline, method, job)?;
         let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
         let diff = colormap::diff_heatmap(hr, &output.reconstruction, job.diff_full_scale);
-        let versus = match baseline {
-            Some(b) => {
-                let gain = crate::versus::error_gain(hr, b, &output.reconstruction).map_err(|e| e.to_string())?;
-                let hotspot = gain.largest_difference(gain.default_block());
-                Some(Versus { map: shrink_color_image(colormap::gain_map(&gain, (job.diff_full_scale / 2).max(1)), max_side), hotspot })
-            }
-            None => None,
-        };
+        // The map is extra: if it cannot be made, the result itself still stands.
+        let versus = baseline.and_then(|b| crate::versus::error_gain(hr, b, &output.reconstruction).ok()).map(|gain| {
+            let hotspot = gain.largest_difference(gain.default_block());
+            Versus { map: shrink_color_image(colormap::gain_map(&gain, versus_full_scale(job.diff_full_scale)), max_side), hotspot }
+        });
         let hr_size = [hr.width(), hr.height()];
         Ok(MethodView {
             recon: display_image(&output.reconstruction, max_side),

@@ -52,8 +52,8 @@ impl Net {
         }
     }
 
-    /// `n` latent values: IRN's N(0, T²), SAIN's mixture with its deviation from the mean scaled
-    /// by T. T = 0 is deterministic (0 for IRN, the mixture mean for SAIN).
+    /// `n` latent values: T times a draw, N(0, 1) for IRN and the learned mixture for SAIN, as the
+    /// official code's `gaussian_scale`. T = 0 is deterministic: z = 0 for both.
     pub fn sample_latent(&self, n: usize, options: &UpscaleOptions) -> Vec<f32> {
         let mut rng = StdRng::seed_from_u64(options.seed);
         match self {

@@ -179,6 +179,7 @@ fn summary(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2
         let networks: Vec<&&PanelDesc> = descs.iter().filter(|d| app.shown_methods().iter().any(|m| m.key == d.id && m.kind != Some(crate::methods::MethodKind::Bicubic))).collect();
         if crate::gui::versus::bicubic_key(app).is_none() {
             ui.label("Show Bicubic to compare against it.");
+            return;
         }
         for desc in networks {
             let short = desc.title.split(" (").next().unwrap_or(&desc.title).to_string();
@@ -193,13 +194,16 @@ fn summary(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2
                     if let Some(spot) = delta.hotspot {
                         let better = if spot.mean_gain > 0.0 { short.clone() } else { "Bicubic".to_string() };
                         if ui
-                            .add(egui::Button::new(format!("zoom to where {short} and Bicubic differ most")).small().wrap())
-                            .on_hover_text(format!("{}×{} px region; {better} is closer to the original there by {:.1} levels on average", spot.size, spot.size, spot.mean_gain.abs()))
+                            .add(egui::Button::new(format!("zoom to where {short} gains or loses most vs Bicubic")).small().wrap())
+                            .on_hover_text(format!("The {}×{} px square where the two errors differ most in total; {better} is closer to the original there by {:.1} levels on average", spot.size, spot.size, spot.mean_gain.abs()))
                             .clicked()
                         {
                             app.actions.push(Action::ZoomTo(crate::gui::versus::hotspot_region(&spot, image_size)));
                         }
                     }
+                }
+                None if desc.is_error => {
+                    ui.label(egui::RichText::new(format!("{short}: failed, see its panel")).color(ERROR));
                 }
                 None => {
                     ui.label(egui::RichText::new(format!("{short}: waits for both full-resolution results")).weak());
@@ -513,7 +517,7 @@ fn diff_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
 }
 
 fn versus_legend(ui: &mut egui::Ui, rect: Rect, full_scale: u8) {
-    let f = full_scale as f32 / 2.0;
+    let f = crate::gui::worker::versus_full_scale(full_scale);
     ramp_legend_with(
         ui,
         rect,
