@@ -245,6 +245,9 @@ pub struct GuiArgs {
     /// Start in demo mode (large type, controls folded away; F11 or Esc leaves it).
     #[arg(long)]
     pub demo: bool,
+    /// Reopen a saved comparison (.rlab); a .rlab among the images works too.
+    #[arg(long)]
+    pub session: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -320,6 +323,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
         window_size: args.size,
         settings_override,
         demo: args.demo,
+        session: args.session,
         ..Default::default()
     })
 }

@@ -799,3 +799,63 @@ fn a_model_in_the_user_folder_is_a_method_labelled_official() {
     // A folder model is not removed from a list it was never added to: no "remove" button.
     assert!(h.query_by_label("remove").is_none());
 }
+
+#[test]
+fn a_saved_session_reopens_the_same_comparison_and_reports_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write_test_image(dir.path(), "first.png", 96, 72);
+    let second = write_test_image(dir.path(), "second.png", 80, 64);
+    let settings = Settings { quality: 40, show_irn: false, perceptual: false, ..options().settings_override.unwrap() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &first);
+    run_until_idle(&mut h);
+    drop_file(&mut h, &second);
+    run_until_idle(&mut h);
+    let crop = egui::Rect::from_min_size(egui::pos2(10.0, 8.0), egui::vec2(40.0, 30.0));
+    h.state_mut().view.crop = Some(crop);
+    h.step();
+    let psnr_of = |h: &Harness<'static, RescaleApp>| -> Vec<(String, f64)> {
+        let app = h.state();
+        let mut v: Vec<(String, f64)> = app
+            .shown_methods()
+            .into_iter()
+            .map(|m| (m.label.clone(), app.results.slots[&m.key].outcome.as_ref().unwrap().view.output.metrics.psnr_y))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let before = psnr_of(&h);
+    let session = dir.path().join("demo.rlab");
+    h.state_mut().actions.push(rescale_lab::gui::app::Action::SaveSession { path: session.clone(), replace: false });
+    h.step();
+    assert!(session.is_file(), "{:?}", h.state().errors());
+    // Saving again under a typed name does not replace it.
+    h.state_mut().actions.push(rescale_lab::gui::app::Action::SaveSession { path: session.clone(), replace: false });
+    h.step();
+    assert!(h.state().errors().iter().any(|e| e.contains("already exists")));
+
+    // A fresh window from the session: same images, active image, settings, crop and numbers.
+    let mut h = harness(GuiOptions { session: Some(session.clone()), ..options() });
+    run_until_idle(&mut h);
+    let app = h.state();
+    assert_eq!(app.docs.len(), 2);
+    assert_eq!(app.active_doc().unwrap().path.as_deref(), Some(second.as_path()));
+    assert_eq!((app.settings.quality, app.settings.show_irn, app.settings.perceptual), (40, false, false));
+    assert_eq!(app.view.crop(), Some(crop));
+    assert_eq!(psnr_of(&h), before, "the same results");
+
+    // A session whose first image moved and whose model is gone: said, and the rest restored.
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
+    doc["images"][0] = serde_json::json!(dir.path().join("moved.png"));
+    doc["settings"]["user_models"] = serde_json::json!([dir.path().join("gone.pth")]);
+    let broken = dir.path().join("broken.rlab");
+    std::fs::write(&broken, serde_json::to_string(&doc).unwrap()).unwrap();
+    drop_file(&mut h, &broken);
+    run_until_idle(&mut h);
+    let errors = h.state().errors();
+    assert!(errors.iter().any(|e| e.contains("moved.png not found; the rest is restored")), "{errors:?}");
+    assert!(errors.iter().any(|e| e.contains("gone.pth not found")), "{errors:?}");
+    assert_eq!(h.state().docs.len(), 1, "the old images were replaced by the session's one");
+    assert_eq!(h.state().active_doc().unwrap().name, "second");
+    assert!(h.state().settings.user_models.is_empty());
+}

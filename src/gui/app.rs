@@ -57,6 +57,11 @@ pub enum Action {
     /// M: the maximised panel steps to the next method (the first method from the grid).
     StepFocus,
     PastedImage(Arc<egui::ColorImage>),
+    /// Sessions (`.rlab`): save the comparison, or reopen one.
+    SaveSessionDialog,
+    SaveSession { path: PathBuf, replace: bool },
+    OpenSessionDialog,
+    OpenSession(PathBuf),
     Quit,
 }
 
@@ -214,6 +219,8 @@ pub struct RescaleApp {
     /// Panel maximised with the number keys, or None for the grid.
     pub focus: Option<String>,
     pub demo: bool,
+    /// A session being reopened, until its image has loaded.
+    pub session_restore: Option<super::session::Restore>,
     /// Weight files found in the user models folder at start-up.
     pub folder_models: Vec<PathBuf>,
     /// Space is held: every panel shows the original.
@@ -289,6 +296,7 @@ impl RescaleApp {
             focus: None,
             demo: options.demo,
             flip_to_original: false,
+            session_restore: None,
             folder_models: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir).map(|d| crate::user_models::model_files(&d)).unwrap_or_default(),
             demo_zoom: false,
             help_open: false,
@@ -314,13 +322,19 @@ impl RescaleApp {
             frame: 0,
             debug: std::env::var_os("RESCALE_LAB_GUI_DEBUG").is_some(),
         };
-        if options.images.is_empty() {
+        if let Some(session) = options.session.clone() {
+            app.actions.push(Action::OpenSession(session));
+        } else if options.images.is_empty() {
             if !options.start_empty {
                 app.actions.push(Action::OpenSample(0));
             }
         } else {
             for path in options.images {
-                app.actions.push(Action::Open(ImageSource::Path(path)));
+                if super::session::is_session_file(&path) {
+                    app.actions.push(Action::OpenSession(path));
+                } else {
+                    app.actions.push(Action::Open(ImageSource::Path(path)));
+                }
             }
         }
         app.apply_actions(&cc.egui_ctx);
@@ -784,6 +798,8 @@ impl RescaleApp {
             let path = file.path().to_path_buf();
             if is_model_file(&path) {
                 self.actions.push(Action::LoadModel(path));
+            } else if super::session::is_session_file(&path) {
+                self.actions.push(Action::OpenSession(path));
             } else if !path.as_os_str().is_empty() && path.exists() {
                 self.open(ImageSource::Path(path));
             } else {
@@ -963,6 +979,22 @@ impl RescaleApp {
                 }
             }
             Action::ExportTo(dir) => self.export_to(dir),
+            Action::SaveSessionDialog => {
+                let dialog = rfd::FileDialog::new().set_title("Save the session").add_filter("rescale-lab session", &[super::session::EXTENSION]).set_file_name("comparison.rlab");
+                match dialog.save_file() {
+                    // The system dialog has asked before replacing a file.
+                    Some(path) => self.apply(ctx, Action::SaveSession { path, replace: true }),
+                    None => self.path_prompt = Some(PathPrompt::new(PromptPurpose::SaveSession, Some(PathBuf::from("comparison.rlab")))),
+                }
+            }
+            Action::SaveSession { path, replace } => super::session::save(self, &path, replace),
+            Action::OpenSessionDialog => {
+                match rfd::FileDialog::new().set_title("Open a session").add_filter("rescale-lab session", &[super::session::EXTENSION]).pick_file() {
+                    Some(path) => self.apply(ctx, Action::OpenSession(path)),
+                    None => self.path_prompt = Some(PathPrompt::new(PromptPurpose::OpenSession, None)),
+                }
+            }
+            Action::OpenSession(path) => super::session::open(self, &path),
             Action::SetView(mode) => self.settings.view = mode,
             Action::ToggleFocus(id) => {
                 self.focus = if self.focus.as_deref() == Some(id.as_str()) { None } else { Some(id) };
@@ -1048,9 +1080,11 @@ impl RescaleApp {
                 self.docs.push(Document { id, name: doc.name, path: doc.path, rgb: doc.rgb, texture, warnings: doc.warnings });
                 self.active = Some(id);
                 self.view.reset();
+                super::session::image_loaded(self, !self.loads_in_flight.is_empty());
             }
             Event::ImageFailed { request, source, error } => {
                 self.loads_in_flight.remove(&request);
+                super::session::image_loaded(self, !self.loads_in_flight.is_empty());
                 let text = if error.contains(&source) { format!("Could not open: {error}") } else { format!("Could not open {source}: {error}") };
                 self.push_message(MessageKind::Error, text);
             }

@@ -17,6 +17,7 @@ pub mod panels;
 pub mod path_prompt;
 pub mod perceptual;
 pub mod samples;
+pub mod session;
 pub mod settings;
 pub mod versus;
 pub mod view;
@@ -51,6 +52,8 @@ pub struct GuiOptions {
     pub demo: bool,
     /// The user models folder; `None`: the platform's (`user_models::user_models_dir`).
     pub user_models_dir: Option<PathBuf>,
+    /// A saved comparison (`.rlab`) to reopen instead of `images`.
+    pub session: Option<PathBuf>,
 }
 
 /// Opens the window and runs until it is closed.

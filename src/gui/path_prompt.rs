@@ -13,6 +13,8 @@ pub enum PromptPurpose {
     OpenImage,
     LoadModel,
     ExportFolder,
+    SaveSession,
+    OpenSession,
 }
 
 impl PromptPurpose {
@@ -21,6 +23,8 @@ impl PromptPurpose {
             PromptPurpose::OpenImage => "Open an image",
             PromptPurpose::LoadModel => "Load a model",
             PromptPurpose::ExportFolder => "Export to a folder",
+            PromptPurpose::SaveSession => "Save the session",
+            PromptPurpose::OpenSession => "Open a session",
         }
     }
 
@@ -29,6 +33,8 @@ impl PromptPurpose {
             PromptPurpose::OpenImage => "Open",
             PromptPurpose::LoadModel => "Load",
             PromptPurpose::ExportFolder => "Export",
+            PromptPurpose::SaveSession => "Save",
+            PromptPurpose::OpenSession => "Open",
         }
     }
 }
@@ -56,6 +62,10 @@ impl PathPrompt {
             PromptPurpose::LoadModel => Ok(Action::LoadModel(path)),
             // A folder that does not exist yet is created by the export.
             PromptPurpose::ExportFolder => Ok(Action::ExportTo(path)),
+            // A typed name never replaces a file without asking: `save` refuses existing ones.
+            PromptPurpose::SaveSession => Ok(Action::SaveSession { path, replace: false }),
+            PromptPurpose::OpenSession if !path.exists() => Err(format!("{}: no such file", path.display())),
+            PromptPurpose::OpenSession => Ok(Action::OpenSession(path)),
         }
     }
 }

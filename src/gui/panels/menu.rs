@@ -42,6 +42,15 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 });
             });
             ui.separator();
+            if ui.button("Open session…").on_hover_text("A saved comparison (.rlab): images, settings, models, view").clicked() {
+                app.actions.push(Action::OpenSessionDialog);
+                ui.close();
+            }
+            if ui.button("Save session…").on_hover_text("Save this comparison to reopen it later (.rlab)").clicked() {
+                app.actions.push(Action::SaveSessionDialog);
+                ui.close();
+            }
+            ui.separator();
             if ui.button("Load model…").clicked() {
                 app.actions.push(Action::LoadModelDialog);
                 ui.close();
