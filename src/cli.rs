@@ -227,7 +227,7 @@ pub struct GuiArgs {
     /// Neither read nor save the settings of earlier runs.
     #[arg(long)]
     pub fresh: bool,
-    /// Start at this scale (2 or 4) instead of the saved one.
+    /// Start at this scale (2, 4 or 8) instead of the saved one.
     #[arg(long, value_parser = parse_scale)]
     pub scale: Option<u32>,
     /// Start with this codec instead of the saved one.
@@ -367,7 +367,9 @@ fn parse_scale(text: &str) -> std::result::Result<u32, String> {
     match text {
         "2" => Ok(2),
         "4" => Ok(4),
-        _ => Err(format!("scale must be 2 or 4, got '{text}'")),
+        // The IRN authors publish a ×8 model; Bicubic works at any of these.
+        "8" => Ok(8),
+        _ => Err(format!("scale must be 2, 4 or 8, got '{text}'")),
     }
 }
 

@@ -27,7 +27,7 @@ impl Default for UpscaleOptions {
 pub trait Rescaler: Send + Sync {
     /// Short name shown in tables and panel titles ("Bicubic", "IRN", "SAIN").
     fn name(&self) -> &str;
-    /// The integer scale factor (2 or 4).
+    /// The integer scale factor (2, 4 or 8).
     fn scale(&self) -> u32;
     /// HR → LR. The input's sides are multiples of `scale()` (the pipeline modcrops first).
     fn downscale(&self, hr: &Rgb32FImage) -> Result<Rgb32FImage>;

@@ -1346,7 +1346,11 @@ impl RescaleApp {
                 s.quality = (s.quality as i32 + steps).clamp(1, 100) as u8;
             }
             if i.consume_key(Modifiers::NONE, Key::X) {
-                s.scale = if s.scale == 2 { 4 } else { 2 };
+                s.scale = match s.scale {
+                    2 => 4,
+                    4 => 8,
+                    _ => 2,
+                };
             }
             if i.consume_key(Modifiers::NONE, Key::C) {
                 s.codec = s.codec.next();

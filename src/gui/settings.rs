@@ -242,7 +242,7 @@ impl Settings {
 
     /// Repairs values a hand-edited or older settings file may carry.
     pub fn sanitize(&mut self) {
-        if self.scale != 2 && self.scale != 4 {
+        if !matches!(self.scale, 2 | 4 | 8) {
             self.scale = 2;
         }
         self.quality = self.quality.clamp(1, 100);

@@ -37,6 +37,8 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.label("Scale");
         ui.radio_value(&mut app.settings.scale, 2, "×2");
         ui.radio_value(&mut app.settings.scale, 4, "×4");
+        ui.radio_value(&mut app.settings.scale, 8, "×8")
+            .on_hover_text("Bicubic, and IRN with a ×8 model (the IRN authors publish one; put it in the user models folder)");
     });
     ui.horizontal(|ui| {
         ui.label("Codec");
