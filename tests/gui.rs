@@ -859,3 +859,42 @@ fn a_saved_session_reopens_the_same_comparison_and_reports_what_is_missing() {
     assert_eq!(h.state().active_doc().unwrap().name, "second");
     assert!(h.state().settings.user_models.is_empty());
 }
+
+#[test]
+fn keep_copies_a_loaded_model_into_the_folder_and_the_weights_page_reads_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let loaded = dir.path().join("downloads");
+    std::fs::create_dir(&loaded).unwrap();
+    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", loaded.join("my_irn.pth")).unwrap();
+    let folder = dir.path().join("data").join("models");
+    let path = write_test_image(dir.path(), "photo.png", 64, 48);
+    let mut h = harness(GuiOptions { user_models_dir: Some(folder.clone()), ..options() });
+    drop_file(&mut h, &path);
+    drop_file(&mut h, &loaded.join("my_irn.pth"));
+    run_until_idle(&mut h);
+    assert_eq!(h.state().settings.user_models, vec![loaded.join("my_irn.pth")]);
+    h.get_by_label("keep").click();
+    run_until_idle(&mut h);
+    assert!(folder.join("my_irn.pth").is_file(), "{:?}", h.state().errors());
+    assert!(h.state().settings.user_models.is_empty(), "listed from the folder now");
+    assert!(h.state().shown_methods().iter().any(|m| m.label == "IRN ×2 · my_irn.pth" && m.runnable.is_ok()));
+    assert!(h.query_by_label("keep").is_none(), "a folder model has nothing to keep");
+
+    // The same name again is refused, not overwritten.
+    h.state_mut().actions.push(rescale_lab::gui::app::Action::KeepModel(loaded.join("my_irn.pth")));
+    h.step();
+    assert!(h.state().errors().iter().any(|e| e.contains("already in")), "{:?}", h.state().errors());
+
+    // Help ▸ Get the official weights: where to get them, where to put them, what is there.
+    h.state_mut().actions.push(rescale_lab::gui::app::Action::ToggleWeightsHelp);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(!labels_containing(&h, &folder.display().to_string()).is_empty());
+    assert!(!labels_containing(&h, "IRN_x2.pth: not yet").is_empty());
+    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", folder.join("IRN_x2.pth")).unwrap();
+    h.get_by_label("Read the folder again").click();
+    run_until_idle(&mut h);
+    assert!(!labels_containing(&h, "IRN_x2.pth: in the folder").is_empty());
+    assert!(h.state().shown_methods().iter().any(|m| m.label == "IRN ×2 · IRN_x2.pth (official)"));
+}

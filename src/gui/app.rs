@@ -62,6 +62,10 @@ pub enum Action {
     SaveSession { path: PathBuf, replace: bool },
     OpenSessionDialog,
     OpenSession(PathBuf),
+    /// Copy a model loaded by hand into the user models folder.
+    KeepModel(PathBuf),
+    RescanModels,
+    ToggleWeightsHelp,
     Quit,
 }
 
@@ -221,8 +225,12 @@ pub struct RescaleApp {
     pub demo: bool,
     /// A session being reopened, until its image has loaded.
     pub session_restore: Option<super::session::Restore>,
-    /// Weight files found in the user models folder at start-up.
+    /// Weight files found in the user models folder (at start-up, or read again).
     pub folder_models: Vec<PathBuf>,
+    /// The user models folder of this run.
+    pub user_models_dir: Option<PathBuf>,
+    /// Help ▸ Get the official weights.
+    pub weights_help_open: bool,
     /// Space is held: every panel shows the original.
     pub flip_to_original: bool,
     /// Whether the demo-mode UI zoom is applied (tracks `demo` one frame behind).
@@ -298,6 +306,8 @@ impl RescaleApp {
             flip_to_original: false,
             session_restore: None,
             folder_models: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir).map(|d| crate::user_models::model_files(&d)).unwrap_or_default(),
+            user_models_dir: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir),
+            weights_help_open: false,
             demo_zoom: false,
             help_open: false,
             about_open: false,
@@ -995,6 +1005,9 @@ impl RescaleApp {
                 }
             }
             Action::OpenSession(path) => super::session::open(self, &path),
+            Action::KeepModel(path) => super::user_folder::keep(self, &path),
+            Action::RescanModels => super::user_folder::rescan(self),
+            Action::ToggleWeightsHelp => self.weights_help_open = !self.weights_help_open,
             Action::SetView(mode) => self.settings.view = mode,
             Action::ToggleFocus(id) => {
                 self.focus = if self.focus.as_deref() == Some(id.as_str()) { None } else { Some(id) };

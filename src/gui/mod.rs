@@ -19,6 +19,7 @@ pub mod perceptual;
 pub mod samples;
 pub mod session;
 pub mod settings;
+pub mod user_folder;
 pub mod versus;
 pub mod view;
 pub mod waits;

@@ -113,6 +113,9 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 if ui.small_button("remove").on_hover_text(format!("Remove {}", path.display())).clicked() {
                     app.actions.push(Action::RemoveModel(path.clone()));
                 }
+                if m.runnable.is_ok() && ui.small_button("keep").on_hover_text("Copy it into the user models folder, so it is offered at every start").clicked() {
+                    app.actions.push(Action::KeepModel(path.clone()));
+                }
             }
         });
         if let Err(reason) = &m.runnable {
@@ -121,9 +124,14 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             });
         }
     }
-    if ui.button("Load model…").on_hover_text("An IRN or SAIN checkpoint: official .pth or .safetensors; or drop it on the window").clicked() {
-        app.actions.push(Action::LoadModelDialog);
-    }
+    ui.horizontal(|ui| {
+        if ui.button("Load model…").on_hover_text("An IRN or SAIN checkpoint: official .pth or .safetensors; or drop it on the window").clicked() {
+            app.actions.push(Action::LoadModelDialog);
+        }
+        if ui.small_button("official weights?").on_hover_text("Where the papers' authors publish their checkpoints, and where to put them").clicked() {
+            app.actions.push(Action::ToggleWeightsHelp);
+        }
+    });
 
     section(ui, "View");
     ui.horizontal(|ui| {

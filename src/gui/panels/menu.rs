@@ -90,6 +90,10 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 app.actions.push(Action::ToggleHelp);
                 ui.close();
             }
+            if ui.button("Get the official weights…").clicked() {
+                app.actions.push(Action::ToggleWeightsHelp);
+                ui.close();
+            }
             if ui.button("About and licences").clicked() {
                 app.actions.push(Action::ToggleAbout);
                 ui.close();

@@ -53,4 +53,5 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     egui::CentralPanel::default().show(ui, |ui| compare::show(app, ui));
     overlays::show(app, ui);
     super::path_prompt::show(app, ui.ctx());
+    super::user_folder::show_help(app, ui.ctx());
 }

@@ -9,7 +9,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("F1 or ?", "this help"),
     ("↑ / ↓  or  + / −", "quality ±5"),
     ("→ / ←", "quality ±1"),
-    ("X", "scale ×2 → ×4 → ×8"),
+    ("X", "scale: ×2, ×4, ×8 in turn"),
     ("C", "codec: None, JPEG, WebP in turn"),
     ("G / S / D", "grid / split / difference view"),
     ("1 … 9", "maximise panel n (again, or 0, for the grid)"),
