@@ -56,6 +56,18 @@ pub struct UserModel {
     pub official: Option<OfficialName>,
 }
 
+/// "IRN ×2 · IRN_x2.pth (official)": a model file as the app lists it.
+pub fn label_for(arch: &str, scale: u32, path: &Path) -> String {
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut label = format!("{arch} ×{scale} · {file}");
+    match official_name(path) {
+        Some(OfficialName { codec: Some(codec), .. }) => label.push_str(&format!(" (official, {}-trained)", codec_name(codec))),
+        Some(_) => label.push_str(" (official)"),
+        None => {}
+    }
+    label
+}
+
 impl UserModel {
     /// "SAIN ×2 · SAINx2_JPEG.pth (official, JPEG-trained)".
     pub fn label(&self) -> String {
@@ -63,14 +75,7 @@ impl UserModel {
             NetConfig::Irn(_) => "IRN",
             NetConfig::Sain(_) => "SAIN",
         };
-        let file = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut label = format!("{arch} ×{} · {file}", self.config.scale());
-        match self.official {
-            Some(OfficialName { codec: Some(codec), .. }) => label.push_str(&format!(" (official, {}-trained)", codec_name(codec))),
-            Some(_) => label.push_str(" (official)"),
-            None => {}
-        }
-        label
+        label_for(arch, self.config.scale(), &self.path)
     }
 }
 

@@ -898,3 +898,31 @@ fn keep_copies_a_loaded_model_into_the_folder_and_the_weights_page_reads_it_agai
     assert!(!labels_containing(&h, "IRN_x2.pth: in the folder").is_empty());
     assert!(h.state().shown_methods().iter().any(|m| m.label == "IRN ×2 · IRN_x2.pth (official)"));
 }
+
+#[test]
+fn a_panels_default_model_is_a_visible_persisted_choice() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("models");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", folder.join("IRN_x2.pth")).unwrap();
+    let path = write_test_image(dir.path(), "photo.png", 64, 48);
+    let mut h = harness(GuiOptions { user_models_dir: Some(folder.clone()), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    let official = "IRN ×2 · IRN_x2.pth (official)";
+    let count = |h: &Harness<'static, RescaleApp>, label: &str| h.state().shown_methods().iter().filter(|m| m.label == label).count();
+    assert_eq!(count(&h, official), 1, "listed as its own method first");
+    assert!(!labels_containing(&h, "IRN ×2 panel runs").is_empty(), "the choice is visible");
+    // Chosen as the IRN panel's weights: the IRN panel runs it, and it is not listed twice.
+    h.state_mut().settings.set_default_model(rescale_lab::methods::MethodKind::Irn, 2, Some(folder.join("IRN_x2.pth")));
+    run_until_idle(&mut h);
+    let app = h.state();
+    let irn: Vec<_> = app.shown_methods().into_iter().filter(|m| m.kind == Some(rescale_lab::methods::MethodKind::Irn)).collect();
+    assert_eq!(irn.len(), 1, "{:?}", irn.iter().map(|m| m.label.clone()).collect::<Vec<_>>());
+    assert_eq!(irn[0].label, official);
+    assert!(app.results.slots[&irn[0].key].outcome.is_ok());
+    // Persisted with the settings (what eframe stores between runs).
+    let saved: Settings = serde_json::from_str(&serde_json::to_string(&app.settings).unwrap()).unwrap();
+    assert_eq!(saved.default_model(rescale_lab::methods::MethodKind::Irn, 2), Some(&folder.join("IRN_x2.pth")));
+    assert_eq!(saved.default_model(rescale_lab::methods::MethodKind::Irn, 4), None, "per scale");
+}

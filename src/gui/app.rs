@@ -90,6 +90,8 @@ pub struct MethodsKey {
     pub family: CodecFamily,
     pub device: DeviceChoice,
     pub user_models: Vec<PathBuf>,
+    /// Networks whose panel uses a chosen file instead of the shipped weights.
+    pub defaults: Vec<(MethodKind, PathBuf)>,
 }
 
 pub struct MethodsState {
@@ -406,13 +408,47 @@ impl RescaleApp {
             scale: self.settings.scale,
             family: self.settings.codec,
             device: self.settings.device,
+            defaults: self.chosen_defaults(),
             user_models: {
-                // The folder's models first, then those loaded by hand (each file once).
+                // The folder's models first, then those loaded by hand (each file once); a file
+                // chosen as a panel's default is that panel, not a second one.
+                let defaults = self.chosen_defaults();
                 let mut all = self.folder_models.clone();
                 all.extend(self.settings.user_models.iter().filter(|p| !self.folder_models.contains(p)).cloned());
+                all.retain(|p| !defaults.iter().any(|(_, d)| d == p));
                 all
             },
         }
+    }
+
+    /// The chosen default models of the current scale.
+    fn chosen_defaults(&self) -> Vec<(MethodKind, PathBuf)> {
+        [MethodKind::Irn, MethodKind::Sain]
+            .into_iter()
+            .filter_map(|k| self.settings.default_model(k, self.settings.scale).map(|p| (k, p.clone())))
+            .collect()
+    }
+
+    /// Files that can be `kind`'s default at the current scale: loaded models of that kind and
+    /// scale, and the one chosen now, with their labels.
+    pub fn default_candidates(&self, kind: MethodKind) -> Vec<(PathBuf, String)> {
+        let scale = self.settings.scale;
+        let mut out: Vec<(PathBuf, String)> = Vec::new();
+        if let Some(loaded) = &self.methods.loaded {
+            for (path, result) in &loaded.user_models {
+                if let Ok(m) = result {
+                    if m.kind == kind && m.rescaler.as_ref().is_ok_and(|r| r.scale() == scale) {
+                        out.push((path.clone(), crate::user_models::label_for(kind.label(), scale, path)));
+                    }
+                }
+            }
+        }
+        if let Some(current) = self.settings.default_model(kind, scale) {
+            if !out.iter().any(|(p, _)| p == current) {
+                out.insert(0, (current.clone(), crate::user_models::label_for(kind.label(), scale, current)));
+            }
+        }
+        out
     }
 
     pub fn is_folder_model(&self, path: &Path) -> bool {
@@ -431,14 +467,8 @@ impl RescaleApp {
                 Ok(m) if self.is_folder_model(path) => {
                     // "SAIN ×2 · SAINx2_JPEG.pth (official, JPEG-trained)"
                     let mut shown = shown_from(m, Some(path.clone()), self.settings.scale);
-                    let file = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
                     let scale = m.rescaler.as_ref().map(|r| r.scale()).unwrap_or(self.settings.scale);
-                    shown.label = format!("{} ×{scale} · {file}", m.kind.label());
-                    match crate::user_models::official_name(path) {
-                        Some(crate::user_models::OfficialName { codec: Some(c), .. }) => shown.label.push_str(&format!(" (official, {}-trained)", c.to_uppercase().replace("WEBP", "WebP"))),
-                        Some(_) => shown.label.push_str(" (official)"),
-                        None => {}
-                    }
+                    shown.label = crate::user_models::label_for(m.kind.label(), scale, path);
                     shown
                 }
                 Ok(m) => shown_from(m, Some(path.clone()), self.settings.scale),
@@ -1231,6 +1261,7 @@ impl RescaleApp {
                     mkey.family,
                     mkey.device,
                     mkey.user_models.clone(),
+                    mkey.defaults.clone(),
                 );
             }
         }

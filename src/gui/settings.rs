@@ -163,6 +163,8 @@ pub struct Settings {
     /// Checkpoints loaded with "Load model…", reloaded at start.
     pub user_models: Vec<PathBuf>,
     pub export_dir: Option<PathBuf>,
+    /// The model a network panel uses at a scale instead of the shipped one, by "irn-x2" etc.
+    pub default_models: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Default for Settings {
@@ -193,6 +195,7 @@ impl Default for Settings {
             recent: Vec::new(),
             user_models: Vec::new(),
             export_dir: None,
+            default_models: Default::default(),
         }
     }
 }
@@ -234,6 +237,18 @@ impl Settings {
         }
     }
 
+    pub fn default_model(&self, kind: MethodKind, scale: u32) -> Option<&PathBuf> {
+        self.default_models.get(&default_key(kind, scale))
+    }
+
+    /// `None` goes back to the shipped weights.
+    pub fn set_default_model(&mut self, kind: MethodKind, scale: u32, path: Option<PathBuf>) {
+        match path {
+            Some(p) => self.default_models.insert(default_key(kind, scale), p),
+            None => self.default_models.remove(&default_key(kind, scale)),
+        };
+    }
+
     pub fn add_recent(&mut self, path: PathBuf) {
         self.recent.retain(|p| p != &path);
         self.recent.insert(0, path);
@@ -256,4 +271,8 @@ impl Settings {
         }
         self.target_bpp = self.target_bpp.clamp(TARGET_BPP_RANGE.0, TARGET_BPP_RANGE.1);
     }
+}
+
+fn default_key(kind: MethodKind, scale: u32) -> String {
+    format!("{}-x{scale}", kind.label().to_ascii_lowercase())
 }

@@ -278,11 +278,12 @@ impl Workers {
         family: CodecFamily,
         choice: DeviceChoice,
         user_models: Vec<PathBuf>,
+        defaults: Vec<(methods::MethodKind, PathBuf)>,
     ) {
         let tx = self.tx.clone();
         let ctx = self.ctx.clone();
         std::thread::spawn(move || {
-            let loaded = load_methods(request, scale, family, choice, &user_models);
+            let loaded = load_methods(request, scale, family, choice, &user_models, &defaults);
             let _ = tx.send(Event::MethodsLoaded(Box::new(loaded)));
             ctx.request_repaint();
         });
@@ -346,12 +347,30 @@ fn load_methods(
     family: CodecFamily,
     choice: DeviceChoice,
     user_models: &[PathBuf],
+    defaults: &[(methods::MethodKind, PathBuf)],
 ) -> MethodsLoaded {
     let (device, device_error) = device::open(choice);
     let methods = [methods::MethodKind::Bicubic, methods::MethodKind::Irn, methods::MethodKind::Sain]
         .into_iter()
         .map(|kind| {
-            catch_unwind(AssertUnwindSafe(|| methods::default_method(kind, scale, family.key(), &device)))
+            catch_unwind(AssertUnwindSafe(|| match defaults.iter().find(|(k, _)| *k == kind) {
+                // The user's choice for this panel, labelled like a folder model.
+                Some((_, path)) => match methods::load_network(path, &device) {
+                    Ok(mut m) => {
+                        let scale = m.rescaler.as_ref().map(|r| r.scale()).unwrap_or(scale);
+                        m.label = crate::user_models::label_for(kind.label(), scale, path);
+                        m
+                    }
+                    Err(e) => Method {
+                        key: format!("{}-x{scale}-default-failed", kind.label().to_ascii_lowercase()),
+                        kind,
+                        label: crate::user_models::label_for(kind.label(), scale, path),
+                        weights: Some(path.clone()),
+                        rescaler: Err(format!("the chosen default failed to load: {e}")),
+                    },
+                },
+                None => methods::default_method(kind, scale, family.key(), &device),
+            }))
                 .unwrap_or_else(|panic| Method {
                     key: format!("{}-x{scale}-failed", kind.label().to_ascii_lowercase()),
                     kind,

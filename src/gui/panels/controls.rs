@@ -124,6 +124,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             });
         }
     }
+    default_choosers(app, ui);
     ui.horizontal(|ui| {
         if ui.button("Load model…").on_hover_text("An IRN or SAIN checkpoint: official .pth or .safetensors; or drop it on the window").clicked() {
             app.actions.push(Action::LoadModelDialog);
@@ -238,6 +239,48 @@ fn diff_options(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 .labelled_by(label.id)
                 .on_hover_text("An absolute error (mean over R, G, B, in 8-bit levels) this large or larger gets the top colour; the vs-Bicubic map tops out at half of it.");
         });
+    }
+}
+
+/// Which file each network's panel runs at this scale: the shipped weights or a loaded model
+/// (the official checkpoints, typically). Saved with the settings.
+fn default_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
+    use crate::methods::MethodKind;
+    let scale = app.settings.scale;
+    for kind in [MethodKind::Irn, MethodKind::Sain] {
+        let candidates = app.default_candidates(kind);
+        if candidates.is_empty() {
+            continue;
+        }
+        let current = app.settings.default_model(kind, scale).cloned();
+        let text = current
+            .as_ref()
+            .and_then(|c| candidates.iter().find(|(p, _)| p == c).map(|(_, l)| l.clone()))
+            .unwrap_or_else(|| "shipped weights".into());
+        let mut chosen: Option<Option<std::path::PathBuf>> = None;
+        ui.horizontal(|ui| {
+            let label = ui.label(format!("{} ×{scale} panel runs", kind.label()));
+            egui::ComboBox::from_id_salt(("default-model", kind.label()))
+                .width(COMBO_WIDTH)
+                .truncate()
+                .selected_text(text)
+                .show_ui(ui, |ui| {
+                    if ui.selectable_label(current.is_none(), "shipped weights").clicked() {
+                        chosen = Some(None);
+                    }
+                    for (path, label) in &candidates {
+                        if ui.selectable_label(current.as_ref() == Some(path), label).clicked() {
+                            chosen = Some(Some(path.clone()));
+                        }
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text("Which weights this method's panel uses at this scale; remembered between runs");
+        });
+        if let Some(choice) = chosen {
+            app.settings.set_default_model(kind, scale, choice);
+        }
     }
 }
 
