@@ -926,3 +926,25 @@ fn a_panels_default_model_is_a_visible_persisted_choice() {
     assert_eq!(saved.default_model(rescale_lab::methods::MethodKind::Irn, 2), Some(&folder.join("IRN_x2.pth")));
     assert_eq!(saved.default_model(rescale_lab::methods::MethodKind::Irn, 4), None, "per scale");
 }
+
+#[test]
+fn a_session_names_a_bundled_sample_and_reopens_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings { show_irn: false, show_sain: false, perceptual: false, ..options().settings_override.unwrap() };
+    // The first start of a new user: the bundled sample, opened from memory (no path).
+    let mut h = harness(GuiOptions { start_empty: false, settings_override: Some(settings), ..options() });
+    run_until_idle(&mut h);
+    assert_eq!(h.state().active_doc().map(|d| (d.path.clone(), d.sample)), Some((None, Some(0))));
+    let session = dir.path().join("first.rlab");
+    h.state_mut().actions.push(rescale_lab::gui::app::Action::SaveSession { path: session.clone(), replace: false });
+    h.step();
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&session).unwrap()).unwrap();
+    assert_eq!(doc["images"], serde_json::json!(["bundled:sunset_pier.png"]));
+    assert!(h.state().errors().is_empty() && !labels_containing(&h, "left out").iter().any(|_| true), "nothing left out");
+
+    let mut h = harness(GuiOptions { session: Some(session), ..options() });
+    run_until_idle(&mut h);
+    let app = h.state();
+    assert_eq!(app.active_doc().map(|d| (d.name.clone(), d.sample)), Some(("sunset_pier".to_string(), Some(0))));
+    assert!(!app.settings.show_irn && !app.settings.show_sain);
+}

@@ -225,6 +225,8 @@ pub struct RescaleApp {
     /// Panel maximised with the number keys, or None for the grid.
     pub focus: Option<String>,
     pub demo: bool,
+    /// Loads of bundled samples in flight, by request: their documents remember which sample.
+    sample_requests: HashMap<u64, usize>,
     /// A session being reopened, until its image has loaded.
     pub session_restore: Option<super::session::Restore>,
     /// Weight files found in the user models folder (at start-up, or read again).
@@ -307,6 +309,7 @@ impl RescaleApp {
             demo: options.demo,
             flip_to_original: false,
             session_restore: None,
+            sample_requests: HashMap::new(),
             folder_models: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir).map(|d| crate::user_models::model_files(&d)).unwrap_or_default(),
             user_models_dir: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir),
             weights_help_open: false,
@@ -971,6 +974,7 @@ impl RescaleApp {
             Action::OpenSample(i) => {
                 if let Some(sample) = samples::SAMPLES.get(i) {
                     self.open(ImageSource::Bytes { name: sample.file_name.into(), bytes: Arc::from(sample.bytes) });
+                    self.sample_requests.insert(self.next_request, i);
                 }
             }
             Action::PasteFromClipboard => self.paste_clipboard(),
@@ -1120,7 +1124,8 @@ impl RescaleApp {
                 if let Some(path) = &doc.path {
                     self.settings.add_recent(path.clone());
                 }
-                self.docs.push(Document { id, name: doc.name, path: doc.path, rgb: doc.rgb, texture, warnings: doc.warnings });
+                let sample = self.sample_requests.remove(&request);
+                self.docs.push(Document { id, name: doc.name, path: doc.path, rgb: doc.rgb, texture, warnings: doc.warnings, sample });
                 self.active = Some(id);
                 self.view.reset();
                 super::session::image_loaded(self, !self.loads_in_flight.is_empty());

@@ -27,6 +27,9 @@ pub struct Document {
     pub rgb: Arc<RgbImage>,
     pub texture: TextureHandle,
     pub warnings: Vec<String>,
+    /// One of the bundled samples (index into `samples::SAMPLES`): it has no path, but a session
+    /// can still name it.
+    pub sample: Option<usize>,
 }
 
 impl Document {

@@ -14,6 +14,24 @@ use super::view::{ViewFit, ViewState};
 pub const EXTENSION: &str = "rlab";
 /// The format's version, written in every file; a newer one is refused with a message.
 pub const VERSION: u32 = 1;
+/// How a session names a bundled sample image: "bundled:sunset_pier.png".
+const BUNDLED: &str = "bundled:";
+
+/// What a session calls an open image: its path, or the bundled sample's name; `None` for a
+/// pasted image, which has neither.
+pub fn entry_of(doc: &super::documents::Document) -> Option<PathBuf> {
+    match (&doc.path, doc.sample.and_then(|i| super::samples::SAMPLES.get(i))) {
+        (Some(path), _) => Some(std::path::absolute(path).unwrap_or_else(|_| path.clone())),
+        (None, Some(sample)) => Some(PathBuf::from(format!("{BUNDLED}{}", sample.file_name))),
+        (None, None) => None,
+    }
+}
+
+/// The bundled sample a session entry names, if it names one.
+fn bundled_sample(entry: &Path) -> Option<Result<usize, String>> {
+    let name = entry.to_str()?.strip_prefix(BUNDLED)?;
+    Some(super::samples::SAMPLES.iter().position(|s| s.file_name == name).ok_or_else(|| format!("no bundled sample called {name}")))
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -113,7 +131,7 @@ impl Session {
         }
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: &PathBuf| if p.is_relative() { base.join(p) } else { p.clone() };
-        session.images = session.images.iter().map(resolve).collect();
+        session.images = session.images.iter().map(|p| if bundled_sample(p).is_some() { p.clone() } else { resolve(p) }).collect();
         session.settings.user_models = session.settings.user_models.iter().map(resolve).collect();
         session.settings.sanitize();
         Ok(session)
@@ -170,9 +188,9 @@ use super::worker::ImageSource;
 /// Saves what the window shows. Pasted or dropped-as-bytes images have no path and are left
 /// out, with a note.
 pub fn save(app: &mut RescaleApp, path: &Path, replace: bool) {
-    let saved: Vec<&super::documents::Document> = app.docs.iter().filter(|d| d.path.is_some()).collect();
+    let saved: Vec<&super::documents::Document> = app.docs.iter().filter(|d| entry_of(d).is_some()).collect();
     let unsaved = app.docs.len() - saved.len();
-    let images: Vec<PathBuf> = saved.iter().filter_map(|d| d.path.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))).collect();
+    let images: Vec<PathBuf> = saved.iter().filter_map(|d| entry_of(d)).collect();
     let active = app.active.and_then(|id| saved.iter().position(|d| d.id == id));
     let mut settings = app.settings.clone();
     settings.user_models = settings.user_models.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
@@ -201,7 +219,11 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let missing_models: Vec<PathBuf> = session.settings.user_models.iter().filter(|p| !p.is_file()).cloned().collect();
-    let missing_images: Vec<PathBuf> = session.images.iter().filter(|p| !p.is_file()).cloned().collect();
+    let available = |p: &PathBuf| match bundled_sample(p) {
+        Some(found) => found.is_ok(),
+        None => p.is_file(),
+    };
+    let missing_images: Vec<PathBuf> = session.images.iter().filter(|p| !available(p)).cloned().collect();
     // This machine's lists stay; everything else comes from the session.
     let keep = (app.settings.recent.clone(), app.settings.export_dir.clone(), app.settings.controls_visible);
     app.settings = Settings { recent: keep.0, export_dir: keep.1, controls_visible: keep.2, ..session.settings.clone() };
@@ -209,9 +231,12 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
     for id in app.docs.iter().map(|d| d.id).collect::<Vec<_>>() {
         app.actions.push(Action::CloseDoc(id));
     }
-    let active = session.active.and_then(|i| session.images.get(i)).filter(|p| p.is_file()).cloned();
-    for image in session.images.iter().filter(|p| p.is_file()) {
-        app.actions.push(Action::Open(ImageSource::Path(image.clone())));
+    let active = session.active.and_then(|i| session.images.get(i)).filter(|p| available(p)).cloned();
+    for image in session.images.iter().filter(|p| available(p)) {
+        match bundled_sample(image) {
+            Some(Ok(index)) => app.actions.push(Action::OpenSample(index)),
+            _ => app.actions.push(Action::Open(ImageSource::Path(image.clone()))),
+        }
     }
     app.focus = None;
     app.session_restore = Some(Restore { active, view: session.view.clone() });
@@ -231,7 +256,7 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
 pub fn image_loaded(app: &mut RescaleApp, loads_pending: bool) {
     let Some(restore) = app.session_restore.clone() else { return };
     let target = match &restore.active {
-        Some(path) => app.docs.iter().find(|d| d.path.as_ref() == Some(path)).map(|d| d.id),
+        Some(entry) => app.docs.iter().find(|d| entry_of(d).as_ref() == Some(entry)).map(|d| d.id),
         None => app.docs.last().map(|d| d.id),
     };
     if let Some(id) = target {
