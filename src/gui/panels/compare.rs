@@ -173,48 +173,53 @@ fn summary(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2
     let inner = rect.shrink(8.0);
     ui.scope_builder(UiBuilder::new().max_rect(inner).id_salt("summary"), |ui| {
         ui.set_clip_rect(inner.intersect(ui.clip_rect()));
-        ui.label(egui::RichText::new("vs Bicubic").strong().size(16.0));
-        ui.add(egui::Label::new(egui::RichText::new(crate::gui::versus::setting_sentence(app)).small()).truncate());
-        ui.add_space(4.0);
-        let networks: Vec<&&PanelDesc> = descs.iter().filter(|d| app.shown_methods().iter().any(|m| m.key == d.id && m.kind != Some(crate::methods::MethodKind::Bicubic))).collect();
-        if crate::gui::versus::bicubic_key(app).is_none() {
-            ui.label("Show Bicubic to compare against it.");
-            return;
-        }
-        for desc in networks {
-            let short = desc.title.split(" (").next().unwrap_or(&desc.title).to_string();
-            match &desc.delta {
-                Some(delta) => {
-                    ui.horizontal(|ui| {
-                        ui.label(egui::RichText::new(&short).strong());
-                        ui.add(egui::Label::new(egui::RichText::new(delta.short()).size(20.0).strong().color(delta_color(delta.sign()))).truncate())
-                            .on_hover_text(delta.headline());
-                    });
-                    ui.add(egui::Label::new(egui::RichText::new(delta.details()).monospace()).wrap());
-                    if let Some(spot) = delta.hotspot {
-                        let better = if spot.mean_gain > 0.0 { short.clone() } else { "Bicubic".to_string() };
-                        if ui
-                            .add(egui::Button::new(format!("zoom to where {short} gains or loses most vs Bicubic")).small().wrap())
-                            .on_hover_text(format!("The {}×{} px square where the two errors differ most in total; {better} is closer to the original there by {:.1} levels on average", spot.size, spot.size, spot.mean_gain.abs()))
-                            .clicked()
-                        {
-                            app.actions.push(Action::ZoomTo(crate::gui::versus::hotspot_region(&spot, image_size)));
-                        }
+        // Many user models make the list longer than the cell: it scrolls.
+        egui::ScrollArea::vertical().id_salt("summary-scroll").auto_shrink([false, false]).show(ui, |ui| summary_body(app, ui, image_size, descs));
+    });
+}
+
+fn summary_body(app: &mut RescaleApp, ui: &mut egui::Ui, image_size: Vec2, descs: &[&PanelDesc]) {
+    ui.label(egui::RichText::new("vs Bicubic").strong().size(16.0));
+    ui.add(egui::Label::new(egui::RichText::new(crate::gui::versus::setting_sentence(app)).small()).truncate());
+    ui.add_space(4.0);
+    let networks: Vec<&&PanelDesc> = descs.iter().filter(|d| app.shown_methods().iter().any(|m| m.key == d.id && m.kind != Some(crate::methods::MethodKind::Bicubic))).collect();
+    if crate::gui::versus::bicubic_key(app).is_none() {
+        ui.label("Show Bicubic to compare against it.");
+        return;
+    }
+    for desc in networks {
+        let short = desc.title.split(" (").next().unwrap_or(&desc.title).to_string();
+        match &desc.delta {
+            Some(delta) => {
+                ui.horizontal(|ui| {
+                    ui.label(egui::RichText::new(&short).strong());
+                    ui.add(egui::Label::new(egui::RichText::new(delta.short()).size(20.0).strong().color(delta_color(delta.sign()))).truncate())
+                        .on_hover_text(delta.headline());
+                });
+                ui.add(egui::Label::new(egui::RichText::new(delta.details()).monospace()).wrap());
+                if let Some(spot) = delta.hotspot {
+                    let better = if spot.mean_gain > 0.0 { short.clone() } else { "Bicubic".to_string() };
+                    if ui
+                        .add(egui::Button::new(format!("zoom to where {short} gains or loses most vs Bicubic")).small().wrap())
+                        .on_hover_text(format!("The {}×{} px square where the two errors differ most in total; {better} is closer to the original there by {:.1} levels on average", spot.size, spot.size, spot.mean_gain.abs()))
+                        .clicked()
+                    {
+                        app.actions.push(Action::ZoomTo(crate::gui::versus::hotspot_region(&spot, image_size)));
                     }
                 }
-                None if desc.is_error => {
-                    ui.label(egui::RichText::new(format!("{short}: failed, see its panel")).color(ERROR));
-                }
-                None => {
-                    ui.label(egui::RichText::new(format!("{short}: waits for both full-resolution results")).weak());
-                }
             }
-            ui.add_space(4.0);
+            None if desc.is_error => {
+                ui.label(egui::RichText::new(format!("{short}: failed, see its panel")).color(ERROR));
+            }
+            None => {
+                ui.label(egui::RichText::new(format!("{short}: waits for both full-resolution results")).weak());
+            }
         }
-        for line in crate::gui::chart::bd_lines(app) {
-            ui.add(egui::Label::new(egui::RichText::new(line).small()).truncate());
-        }
-    });
+        ui.add_space(4.0);
+    }
+    for line in crate::gui::chart::bd_lines(app) {
+        ui.add(egui::Label::new(egui::RichText::new(line).small()).truncate());
+    }
 }
 
 fn delta_color(sign: i8) -> Color32 {
