@@ -245,8 +245,9 @@ pub struct GuiArgs {
     /// Start in demo mode (large type, controls folded away; F11 or Esc leaves it).
     #[arg(long)]
     pub demo: bool,
-    /// Reopen a saved comparison (.rlab); a .rlab among the images works too.
-    #[arg(long)]
+    /// Reopen a saved comparison (.rlab); a .rlab among the images works too. It sets the
+    /// images and settings, so it does not go with them.
+    #[arg(long, conflicts_with_all = ["images", "scale", "codec", "quality", "bpp", "view", "chart", "map"])]
     pub session: Option<PathBuf>,
 }
 

@@ -100,13 +100,18 @@ fn reason(path: &Path, error: impl std::fmt::Display) -> String {
     text.strip_prefix(&prefix).map(str::to_string).unwrap_or(text)
 }
 
+/// What the app loads as a model: `.pth`, `.pt` (both PyTorch) and `.safetensors`.
+pub fn is_weight_file(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("pth" | "pt" | "safetensors"))
+}
+
 /// The weight files of `dir` by extension, sorted, without reading them: what the app lists at
 /// start-up and loads on a worker thread (where a broken file is reported like any model).
 pub fn model_files(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(), Some("pth" | "safetensors")))
+        .filter(|p| is_weight_file(p))
         .collect();
     paths.sort();
     paths
@@ -127,10 +132,9 @@ pub fn scan(dir: &Path) -> Scan {
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-        if !matches!(ext.as_deref(), Some("pth" | "safetensors")) {
+        if !is_weight_file(&path) {
             if path.is_file() {
-                out.skipped.push((path, "not a .pth or .safetensors file".into()));
+                out.skipped.push((path, "not a .pth, .pt or .safetensors file".into()));
             }
             continue;
         }

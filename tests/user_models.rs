@@ -32,7 +32,7 @@ fn a_scan_reads_each_file_by_its_keys_and_says_why_others_are_skipped() {
     assert_eq!(skipped[0].0, "broken.pth");
     assert!(skipped[0].1.contains("neither a PyTorch checkpoint"), "{}", skipped[0].1);
     assert!(!skipped[0].1.contains("broken.pth"), "the path is not repeated: {}", skipped[0].1);
-    assert_eq!(skipped[1], ("notes.txt".to_string(), "not a .pth or .safetensors file"));
+    assert_eq!(skipped[1], ("notes.txt".to_string(), "not a .pth, .pt or .safetensors file"));
     // A folder nobody created is simply empty.
     let none = scan(&root.path().join("missing"));
     assert!(none.models.is_empty() && none.skipped.is_empty());

@@ -1031,7 +1031,12 @@ impl RescaleApp {
                     None => self.path_prompt = Some(PathPrompt::new(PromptPurpose::SaveSession, Some(PathBuf::from("comparison.rlab")))),
                 }
             }
-            Action::SaveSession { path, replace } => super::session::save(self, &path, replace),
+            Action::SaveSession { path, replace } => {
+                // The dialog asked about the name as given: with the extension added, it is a
+                // new name that nobody was asked about.
+                let named = super::session::with_extension(path.clone());
+                super::session::save(self, &named, replace && named == path)
+            }
             Action::OpenSessionDialog => {
                 match rfd::FileDialog::new().set_title("Open a session").add_filter("rescale-lab session", &[super::session::EXTENSION]).pick_file() {
                     Some(path) => self.apply(ctx, Action::OpenSession(path)),
@@ -1595,10 +1600,7 @@ fn shown_from(m: &Method, path: Option<PathBuf>, scale: u32) -> ShownMethod {
 }
 
 pub fn is_model_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref(),
-        Some("pth" | "pt" | "safetensors")
-    )
+    crate::user_models::is_weight_file(path)
 }
 
 /// A path pasted as text ("/home/me/a.png" or "file:///home/me/a.png"), if it names a file.

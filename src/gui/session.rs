@@ -92,6 +92,16 @@ pub fn is_session_file(path: &Path) -> bool {
     path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION))
 }
 
+/// `name.rlab` for a name typed or picked without the extension (so it opens as a session later).
+pub fn with_extension(path: PathBuf) -> PathBuf {
+    if is_session_file(&path) {
+        return path;
+    }
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{EXTENSION}"));
+    path.with_file_name(name)
+}
+
 impl Session {
     /// The settings worth keeping in a session: not this machine's recent files or export folder.
     pub fn new(images: Vec<PathBuf>, active: Option<usize>, settings: &Settings, view: SavedView) -> Self {
@@ -129,10 +139,14 @@ impl Session {
                 session.rescale_lab_session
             ));
         }
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Absolute, so restored entries compare equal to the open images' (always absolute).
+        let base = std::path::absolute(path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))).unwrap_or_else(|_| PathBuf::from("."));
         let resolve = |p: &PathBuf| if p.is_relative() { base.join(p) } else { p.clone() };
         session.images = session.images.iter().map(|p| if bundled_sample(p).is_some() { p.clone() } else { resolve(p) }).collect();
         session.settings.user_models = session.settings.user_models.iter().map(resolve).collect();
+        for p in session.settings.default_models.values_mut() {
+            *p = resolve(p);
+        }
         session.settings.sanitize();
         Ok(session)
     }
@@ -161,6 +175,10 @@ mod tests {
         assert_eq!(v.crop, Some(Rect::from_min_size(pos2(1.0, 2.0), egui::vec2(30.0, 40.0))));
         assert_eq!(v.fit, ViewFit::Manual { zoom: 3.0, center: pos2(5.0, 6.0) });
         assert_eq!(SavedView::capture(&v, Some(&"lr".to_string())), back.view);
+        // A name given without the extension gets it, so the file opens as a session later.
+        assert_eq!(with_extension(PathBuf::from("/d/demo")), PathBuf::from("/d/demo.rlab"));
+        assert_eq!(with_extension(PathBuf::from("/d/demo.v2")), PathBuf::from("/d/demo.v2.rlab"));
+        assert_eq!(with_extension(PathBuf::from("/d/demo.RLAB")), PathBuf::from("/d/demo.RLAB"));
     }
 
     #[test]
@@ -193,7 +211,11 @@ pub fn save(app: &mut RescaleApp, path: &Path, replace: bool) {
     let images: Vec<PathBuf> = saved.iter().filter_map(|d| entry_of(d)).collect();
     let active = app.active.and_then(|id| saved.iter().position(|d| d.id == id));
     let mut settings = app.settings.clone();
-    settings.user_models = settings.user_models.iter().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())).collect();
+    let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+    settings.user_models = settings.user_models.iter().map(absolute).collect();
+    for p in settings.default_models.values_mut() {
+        *p = absolute(p);
+    }
     let session = Session::new(images, active, &settings, SavedView::capture(&app.view, app.focus.as_ref()));
     match session.save(path, replace) {
         Ok(()) => {
@@ -218,16 +240,29 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
         }
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let missing_models: Vec<PathBuf> = session.settings.user_models.iter().filter(|p| !p.is_file()).cloned().collect();
+    let mut missing_models: Vec<PathBuf> = session.settings.user_models.iter().filter(|p| !p.is_file()).cloned().collect();
+    missing_models.extend(session.settings.default_models.values().filter(|p| !p.is_file()).cloned());
     let available = |p: &PathBuf| match bundled_sample(p) {
         Some(found) => found.is_ok(),
         None => p.is_file(),
     };
     let missing_images: Vec<PathBuf> = session.images.iter().filter(|p| !available(p)).cloned().collect();
-    // This machine's lists stay; everything else comes from the session.
-    let keep = (app.settings.recent.clone(), app.settings.export_dir.clone(), app.settings.controls_visible);
-    app.settings = Settings { recent: keep.0, export_dir: keep.1, controls_visible: keep.2, ..session.settings.clone() };
-    app.settings.user_models.retain(|p| !missing_models.contains(p));
+    // This machine's own things stay (recent files, export folder, device, panel layout); the
+    // session's models and panel defaults are added to the user's, not put in their place.
+    let mine = app.settings.clone();
+    let mut user_models = mine.user_models.clone();
+    user_models.extend(session.settings.user_models.iter().filter(|p| p.is_file() && !mine.user_models.contains(p)).cloned());
+    let mut default_models = mine.default_models.clone();
+    default_models.extend(session.settings.default_models.iter().filter(|(_, p)| p.is_file()).map(|(k, p)| (k.clone(), p.clone())));
+    app.settings = Settings {
+        recent: mine.recent,
+        export_dir: mine.export_dir,
+        controls_visible: mine.controls_visible,
+        device: mine.device,
+        user_models,
+        default_models,
+        ..session.settings.clone()
+    };
     for id in app.docs.iter().map(|d| d.id).collect::<Vec<_>>() {
         app.actions.push(Action::CloseDoc(id));
     }
@@ -246,7 +281,8 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
     for p in &missing_models {
         app.push_message(MessageKind::Error, format!("Session {name}: model {} not found; the rest is restored", p.display()));
     }
-    if missing_images.len() == session.images.len() && !session.images.is_empty() {
+    // Nothing to wait for: the view must not land on the next image the user opens.
+    if missing_images.len() == session.images.len() {
         app.session_restore = None;
     }
 }

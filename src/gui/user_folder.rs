@@ -40,10 +40,18 @@ pub fn keep(app: &mut RescaleApp, path: &Path) {
         return;
     }
     // A weight file is tens of MB at most: copied here, on the UI thread, in well under a second.
-    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::copy(path, &target)) {
+    // `create_new`: a file that appeared meanwhile under that name is not replaced.
+    let copy = || -> std::io::Result<u64> {
+        std::fs::create_dir_all(&dir)?;
+        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(&target)?;
+        std::io::copy(&mut std::fs::File::open(path)?, &mut out)
+    };
+    match copy() {
         Ok(_) => {
-            app.settings.user_models.retain(|p| p != path);
             app.folder_models = user_models::model_files(&dir);
+            if app.folder_models.contains(&target) {
+                app.settings.user_models.retain(|p| p != path);
+            }
             app.push_message(MessageKind::Info, format!("Kept {} in {}", name.to_string_lossy(), dir.display()));
         }
         Err(e) => app.push_message(MessageKind::Error, format!("Could not copy {} to {}: {}", path.display(), dir.display(), crate::error::describe_io(&e))),

@@ -356,6 +356,13 @@ fn load_methods(
             catch_unwind(AssertUnwindSafe(|| match defaults.iter().find(|(k, _)| *k == kind) {
                 // The user's choice for this panel, labelled like a folder model.
                 Some((_, path)) => match methods::load_network(path, &device) {
+                    Ok(m) if m.kind != kind => Method {
+                        key: format!("{}-x{scale}-default-wrong", kind.label().to_ascii_lowercase()),
+                        kind,
+                        label: crate::user_models::label_for(kind.label(), scale, path),
+                        weights: Some(path.clone()),
+                        rescaler: Err(format!("the chosen default {} is a {} model, not {}", path.display(), m.kind.label(), kind.label())),
+                    },
                     Ok(mut m) => {
                         let scale = m.rescaler.as_ref().map(|r| r.scale()).unwrap_or(scale);
                         m.label = crate::user_models::label_for(kind.label(), scale, path);
