@@ -955,3 +955,29 @@ fn a_session_names_a_bundled_sample_and_reopens_it() {
     assert_eq!(app.active_doc().map(|d| (d.name.clone(), d.sample)), Some(("sunset_pier".to_string(), Some(0))));
     assert!(!app.settings.show_irn && !app.settings.show_sain);
 }
+
+#[test]
+fn a_panel_showing_a_preview_says_how_long_its_full_result_is_taking() {
+    let dir = tempfile::tempdir().unwrap();
+    // Above the networks' preview threshold: a reduced-copy result first, then the full pass.
+    let path = write_test_image(dir.path(), "large.png", 760, 600);
+    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &path);
+    let start = Instant::now();
+    loop {
+        h.step();
+        let descs = h.state().panel_descs();
+        if let Some(panel) = descs.iter().find(|d| d.preview && d.wait.is_some()) {
+            let wait = panel.wait.clone().unwrap();
+            assert!(wait.contains("so far"), "{wait}");
+            // The text counts seconds, so it is checked in the state, not matched on screen.
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300) && !(h.state().is_idle() && h.state().active_doc().is_some()),
+            "no panel said how long its full result was taking while it showed a preview"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
