@@ -919,8 +919,25 @@ fn a_panels_default_model_is_a_visible_persisted_choice() {
     let count = |h: &Harness<'static, RescaleApp>, label: &str| h.state().shown_methods().iter().filter(|m| m.label == label).count();
     assert_eq!(count(&h, official), 1, "listed as its own method first");
     assert!(!labels_containing(&h, "IRN ×2 panel runs").is_empty(), "the choice is visible");
-    // Chosen as the IRN panel's weights: the IRN panel runs it, and it is not listed twice.
-    h.state_mut().settings.set_default_model(rescale_lab::methods::MethodKind::Irn, 2, Some(folder.join("IRN_x2.pth")));
+    // Chosen in the combo box as the IRN panel's weights: the IRN panel runs it, and it is not
+    // listed twice.
+    let combo = h
+        .query_all(by().role(egui::accesskit::Role::ComboBox))
+        .find(|n| n.accesskit_node().label().is_some_and(|l| l.contains("IRN ×2 panel runs")))
+        .expect("the IRN default's combo box");
+    combo.click();
+    for _ in 0..3 {
+        h.step();
+    }
+    let roles: Vec<_> = h.query_all(by().label(official)).map(|n| n.accesskit_node().role()).collect();
+    h.query_all(by().label(official))
+        .find(|n| !matches!(n.accesskit_node().role(), egui::accesskit::Role::CheckBox | egui::accesskit::Role::Label))
+        .unwrap_or_else(|| panic!("the folder model offered in the list: {roles:?}"))
+        .click();
+    for _ in 0..2 {
+        h.step();
+    }
+    assert_eq!(h.state().settings.default_model(rescale_lab::methods::MethodKind::Irn, 2), Some(&folder.join("IRN_x2.pth")));
     run_until_idle(&mut h);
     let app = h.state();
     let irn: Vec<_> = app.shown_methods().into_iter().filter(|m| m.kind == Some(rescale_lab::methods::MethodKind::Irn)).collect();
