@@ -108,29 +108,28 @@ pub fn is_weight_file(path: &Path) -> bool {
 /// The weight files of `dir` by extension, sorted, without reading them: what the app lists at
 /// start-up and loads on a worker thread (where a broken file is reported like any model).
 pub fn model_files(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_weight_file(p))
-        .collect();
-    paths.sort();
-    paths
+    sorted_entries(dir).unwrap_or_default().into_iter().filter(|p| is_weight_file(p)).collect()
 }
 
-/// Reads every `.pth` / `.safetensors` file of `dir` (sorted by name). A missing folder is an
-/// empty scan: nobody has to create it.
+/// Everything in `dir`, sorted by name.
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Reads every `.pth` / `.pt` / `.safetensors` file of `dir` (sorted by name). A missing folder
+/// is an empty scan: nobody has to create it.
 pub fn scan(dir: &Path) -> Scan {
     let mut out = Scan::default();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
+    let paths = match sorted_entries(dir) {
+        Ok(paths) => paths,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
         Err(e) => {
             out.skipped.push((dir.to_path_buf(), crate::error::describe_io(&e)));
             return out;
         }
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
     for path in paths {
         if !is_weight_file(&path) {
             if path.is_file() {

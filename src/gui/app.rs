@@ -152,16 +152,16 @@ impl RdState {
         let (done, total) = (self.done_points.min(self.total_points), self.total_points);
         let elapsed = now.saturating_duration_since(started);
         let mut text = format!("{done}/{total} points · {:.0} s so far", elapsed.as_secs_f64());
-        if done > 0 && done < total {
-            // The sweep yields to the live view, so this is an estimate at the current pace.
-            let left = elapsed.as_secs_f64() * (total - done) as f64 / done as f64;
-            text.push_str(&format!(", about {left:.0} s left"));
+        // The sweep yields to the live view, so this is an estimate at the current pace.
+        if let Some(left) = super::waits::time_left(elapsed, done, total) {
+            text.push_str(&format!(", about {:.0} s left", left.as_secs_f64()));
         }
         Some(text)
     }
 }
 
 /// One panel of the comparison, ready to draw.
+#[derive(Default)]
 pub struct PanelDesc {
     /// "original", "lr" or a method key.
     pub id: String,
@@ -283,6 +283,7 @@ impl RescaleApp {
         }
         settings.sanitize();
         legible_style(&cc.egui_ctx);
+        let user_models_dir = options.user_models_dir.clone().or_else(crate::user_models::user_models_dir);
         // Capped so a huge photo does not take gigabytes of GPU memory across all panels.
         let max_side = cc.egui_ctx.input(|i| i.max_texture_side).clamp(2048, 8192);
         let workers = Workers::start(cc.egui_ctx.clone(), max_side);
@@ -310,8 +311,8 @@ impl RescaleApp {
             flip_to_original: false,
             session_restore: None,
             sample_requests: HashMap::new(),
-            folder_models: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir).map(|d| crate::user_models::model_files(&d)).unwrap_or_default(),
-            user_models_dir: options.user_models_dir.clone().or_else(crate::user_models::user_models_dir),
+            folder_models: user_models_dir.as_deref().map(crate::user_models::model_files).unwrap_or_default(),
+            user_models_dir,
             weights_help_open: false,
             demo_zoom: false,
             help_open: false,
@@ -407,20 +408,18 @@ impl RescaleApp {
     }
 
     fn methods_key(&self) -> MethodsKey {
+        let defaults = self.chosen_defaults();
+        // The folder's models first, then those loaded by hand (each file once); a file chosen
+        // as a panel's default is that panel, not a second one.
+        let mut user_models = self.folder_models.clone();
+        user_models.extend(self.settings.user_models.iter().filter(|p| !self.folder_models.contains(p)).cloned());
+        user_models.retain(|p| !defaults.iter().any(|(_, d)| d == p));
         MethodsKey {
             scale: self.settings.scale,
             family: self.settings.codec,
             device: self.settings.device,
-            defaults: self.chosen_defaults(),
-            user_models: {
-                // The folder's models first, then those loaded by hand (each file once); a file
-                // chosen as a panel's default is that panel, not a second one.
-                let defaults = self.chosen_defaults();
-                let mut all = self.folder_models.clone();
-                all.extend(self.settings.user_models.iter().filter(|p| !self.folder_models.contains(p)).cloned());
-                all.retain(|p| !defaults.iter().any(|(_, d)| d == p));
-                all
-            },
+            user_models,
+            defaults,
         }
     }
 
@@ -582,16 +581,8 @@ impl RescaleApp {
                 "reference for the metrics".into(),
             ],
             image: Some(PanelImage { texture: doc.texture.id(), placement: Rect::from_min_size(Pos2::ZERO, size) }),
-            note: None,
-            is_error: false,
-            updating: false,
-            preview: false,
-            best: false,
-            badge: String::new(),
-            stale_note: String::new(),
-            wait: None,
-            delta: None,
             pixels: Some(super::inspect::PixelSource::Image(doc.rgb.clone())),
+            ..Default::default()
         });
 
         let lr_slot = self.lr_source_key().and_then(|k| self.results.slots.get(&k).map(|s| (k, s)));
@@ -599,17 +590,8 @@ impl RescaleApp {
             id: "lr".into(),
             title: "Compressed LR".into(),
             lines: vec![String::new(), String::new()],
-            image: None,
             note: Some(if self.is_computing() || self.is_loading() { "computing…".into() } else { "no method ready".into() }),
-            is_error: false,
-            updating: false,
-            preview: false,
-            best: false,
-            badge: String::new(),
-            stale_note: String::new(),
-            wait: None,
-            delta: None,
-            pixels: None,
+            ..Default::default()
         };
         if let Some((_, slot)) = lr_slot {
             if let Ok(ready) = &slot.outcome {
@@ -653,17 +635,9 @@ impl RescaleApp {
                 id: m.key.clone(),
                 title: m.label.clone(),
                 lines: vec![String::new(), String::new()],
-                image: None,
-                note: None,
-                is_error: false,
-                updating: false,
-                preview: false,
-                best: false,
-                badge: String::new(),
-                stale_note: String::new(),
                 wait: self.wait_of(&m.key),
                 delta: super::versus::delta(self, &m.key),
-                pixels: None,
+                ..Default::default()
             };
             match (&m.runnable, self.results.slots.get(&m.key)) {
                 // Unavailable methods get a line above the grid, not a panel of empty space.
@@ -760,6 +734,15 @@ impl RescaleApp {
         }
     }
 
+    /// A method's result when it is for the current settings and at full resolution: the only
+    /// results whose numbers may be compared with each other.
+    pub fn current_full_result(&self, key: &str) -> Option<&Ready> {
+        match self.results.slots.get(key) {
+            Some(slot @ Slot { outcome: Ok(r), .. }) if !self.slot_is_stale(slot) && !r.view.preview => Some(r),
+            _ => None,
+        }
+    }
+
     /// The method with the highest PSNR-Y and the badge's text, only when every shown method has
     /// a current, full-resolution result: a preview's numbers are not comparable with a full
     /// result's. The text says at what size, and how much more the winner's LR costs than the
@@ -767,12 +750,8 @@ impl RescaleApp {
     pub fn best_badge(&self) -> Option<(String, String)> {
         let mut results = Vec::new();
         for m in self.shown_methods().into_iter().filter(|m| m.runnable.is_ok()) {
-            match self.results.slots.get(&m.key) {
-                Some(slot @ Slot { outcome: Ok(r), .. }) if !self.slot_is_stale(slot) && !r.view.preview => {
-                    results.push((m.key.clone(), r.view.output.metrics.psnr_y, r.view.output.bits_per_pixel));
-                }
-                _ => return None,
-            }
+            let r = self.current_full_result(&m.key)?;
+            results.push((m.key.clone(), r.view.output.metrics.psnr_y, r.view.output.bits_per_pixel));
         }
         if results.len() < 2 {
             return None;
@@ -839,7 +818,7 @@ impl RescaleApp {
     pub fn handle_dropped_files(&mut self, files: Vec<egui::DroppedFileHandle>) {
         for file in files {
             let path = file.path().to_path_buf();
-            if is_model_file(&path) {
+            if crate::user_models::is_weight_file(&path) {
                 self.actions.push(Action::LoadModel(path));
             } else if super::session::is_session_file(&path) {
                 self.actions.push(Action::OpenSession(path));
@@ -1331,11 +1310,7 @@ impl RescaleApp {
         self.rd.curves.clear();
         self.rd.running = true;
         self.rd.reduced = rd_reduced(&methods, image.width(), image.height());
-        let qualities = match key.family {
-            CodecFamily::None => 1,
-            _ => super::worker::RD_QUALITIES.len() + usize::from(!super::worker::RD_QUALITIES.contains(&self.settings.quality)),
-        };
-        self.rd.total_points = qualities * methods.len();
+        self.rd.total_points = super::worker::sweep_qualities(key.family, self.settings.quality).len() * methods.len();
         self.rd.done_points = 0;
         self.rd.started = Some(Instant::now());
         self.workers.sweep(Some(RdJob {
@@ -1599,9 +1574,6 @@ fn shown_from(m: &Method, path: Option<PathBuf>, scale: u32) -> ShownMethod {
     ShownMethod { key: m.key.clone(), label: m.label.clone(), kind: Some(m.kind), runnable, path }
 }
 
-pub fn is_model_file(path: &Path) -> bool {
-    crate::user_models::is_weight_file(path)
-}
 
 /// A path pasted as text ("/home/me/a.png" or "file:///home/me/a.png"), if it names a file.
 fn path_from_text(text: &str) -> Option<PathBuf> {

@@ -6,7 +6,6 @@
 use egui::{Pos2, Rect, Vec2};
 
 use super::app::RescaleApp;
-use super::documents::Slot;
 use crate::versus::Hotspot;
 
 /// Below this the two are called level: PSNR moves by a few hundredths with any re-encode.
@@ -74,20 +73,13 @@ pub fn bicubic_key(app: &RescaleApp) -> Option<String> {
         .map(|m| m.key)
 }
 
-fn current_full<'a>(app: &'a RescaleApp, key: &str) -> Option<&'a super::documents::Ready> {
-    match app.results.slots.get(key) {
-        Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) && !r.view.preview => Some(r),
-        _ => None,
-    }
-}
-
 /// The method at `key` minus Bicubic, when both are current full-resolution results.
 pub fn delta(app: &RescaleApp, key: &str) -> Option<Delta> {
     let base_key = bicubic_key(app)?;
     if base_key == key {
         return None;
     }
-    let (m, b) = (current_full(app, key)?, current_full(app, &base_key)?);
+    let (m, b) = (app.current_full_result(key)?, app.current_full_result(&base_key)?);
     let (mo, bo) = (&m.view.output, &b.view.output);
     let current = app.current_key();
     let perceptual = |k: &str| app.perceptual.current(k, current.as_ref()).and_then(|p| p.outcome.as_ref().ok()).map(|(pm, _)| pm.ssimulacra2);

@@ -16,13 +16,16 @@ pub fn wait_text(p: &MethodProgress, now: Instant) -> Option<String> {
     let mut text = format!("{} so far", seconds(elapsed));
     if let Some((pass, done, total, pass_started)) = p.pass {
         text.push_str(&format!(" · pass {pass}: {done}/{total} tiles"));
-        let pass_elapsed = now.saturating_duration_since(pass_started);
-        if done > 0 && done < total {
-            let left = pass_elapsed.mul_f64((total - done) as f64 / done as f64);
+        if let Some(left) = time_left(now.saturating_duration_since(pass_started), done, total) {
             text.push_str(&format!(", about {} left in this pass", seconds(left)));
         }
     }
     Some(text)
+}
+
+/// At the pace so far, how long the rest takes: `None` before the first step or after the last.
+pub fn time_left(elapsed: Duration, done: usize, total: usize) -> Option<Duration> {
+    (done > 0 && done < total).then(|| elapsed.mul_f64((total - done) as f64 / done as f64))
 }
 
 fn seconds(d: Duration) -> String {

@@ -164,6 +164,15 @@ pub struct RdJob {
     pub reduced: bool,
 }
 
+/// The qualities a sweep runs, in order (`None`: no codec, one point): the current quality
+/// first, so the chart's marker appears with the first points, then `RD_QUALITIES`.
+pub fn sweep_qualities(family: CodecFamily, current_quality: u8) -> Vec<Option<u8>> {
+    match family {
+        CodecFamily::None => vec![None],
+        _ => std::iter::once(current_quality).chain(RD_QUALITIES.iter().copied().filter(|q| *q != current_quality)).map(Some).collect(),
+    }
+}
+
 /// Whether a sweep of these methods on an image of this size runs on the reduced copy.
 pub fn rd_reduced(methods: &[JobMethod], width: u32, height: u32) -> Option<(u32, u32)> {
     let pixels = width as u64 * height as u64;
@@ -685,14 +694,7 @@ fn rd_loop(rx: Receiver<Option<RdJob>>, tx: Sender<Event>, ctx: egui::Context, b
         let pipeline = pipelines
             .entry((job.doc_id, job.reduced))
             .or_insert_with(|| Pipeline::new(if job.reduced { reduced(&job.image) } else { (*job.image).clone() }));
-        let qualities: Vec<Option<u8>> = match job.family {
-            CodecFamily::None => vec![None],
-            // The current quality first, so the chart's marker appears with the first points.
-            _ => std::iter::once(job.current_quality)
-                .chain(RD_QUALITIES.iter().copied().filter(|q| *q != job.current_quality))
-                .map(Some)
-                .collect(),
-        };
+        let qualities = sweep_qualities(job.family, job.current_quality);
         let mut cancelled = false;
         'sweep: for quality in qualities {
             for method in &job.methods {
