@@ -779,13 +779,19 @@ fn lr_is(source: &rescale_lab::gui::inspect::PixelSource, ready: &rescale_lab::g
     matches!(source, rescale_lab::gui::inspect::PixelSource::Lr(v) if std::sync::Arc::ptr_eq(v, &ready.view))
 }
 
+/// A user models folder under `root` holding random weights with the official keys, under the
+/// name the IRN authors publish (`IRN_x2.pth`).
+fn models_folder_with_official_irn(root: &Path) -> PathBuf {
+    let folder = root.join("models");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", folder.join("IRN_x2.pth")).unwrap();
+    folder
+}
+
 #[test]
 fn a_model_in_the_user_folder_is_a_method_labelled_official() {
     let dir = tempfile::tempdir().unwrap();
-    let models = dir.path().join("models");
-    std::fs::create_dir(&models).unwrap();
-    // Random weights with the official keys, under the name the IRN authors publish.
-    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", models.join("IRN_x2.pth")).unwrap();
+    let models = models_folder_with_official_irn(dir.path());
     let path = write_test_image(dir.path(), "photo.png", 64, 48);
     let mut h = harness(GuiOptions { user_models_dir: Some(models.clone()), ..options() });
     drop_file(&mut h, &path);
@@ -908,9 +914,7 @@ fn keep_copies_a_loaded_model_into_the_folder_and_the_weights_page_reads_it_agai
 #[test]
 fn a_panels_default_model_is_a_visible_persisted_choice() {
     let dir = tempfile::tempdir().unwrap();
-    let folder = dir.path().join("models");
-    std::fs::create_dir(&folder).unwrap();
-    std::fs::copy("../shared/fixtures/nets/irn_x2.pth", folder.join("IRN_x2.pth")).unwrap();
+    let folder = models_folder_with_official_irn(dir.path());
     let path = write_test_image(dir.path(), "photo.png", 64, 48);
     let mut h = harness(GuiOptions { user_models_dir: Some(folder.clone()), ..options() });
     drop_file(&mut h, &path);
