@@ -1446,7 +1446,9 @@ impl RescaleApp {
             return;
         }
         if let (Some((w, h)), true) = (shot.size, self.frame <= 3) {
-            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h)));
+            // The size is meant in screen points before the app's own zoom (demo mode's 1.5×),
+            // which the viewport command would otherwise multiply in.
+            ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(egui::vec2(w, h) / ctx.zoom_factor()));
         }
         shot.idle_frames = if idle { shot.idle_frames + 1 } else { 0 };
         // A few idle frames so freshly uploaded textures and the layout have settled.
