@@ -42,6 +42,10 @@ pub enum EngineError {
 
     #[error("{}", candle_message(.0))]
     Candle(candle_core::Error),
+
+    /// Newer settings arrived while a network pass ran: its result would be stale.
+    #[error("stopped: newer settings arrived")]
+    Cancelled,
 }
 
 impl From<candle_core::Error> for EngineError {

@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod pth_check;
 pub mod rd;
+pub mod region;
 pub mod rescaler;
 pub mod speed;
 pub mod user_models;

@@ -16,6 +16,7 @@ use crate::error::{EngineError, Result};
 use crate::image_io::{to_f32, to_u8};
 use crate::metrics::{self, Metrics};
 use crate::modcrop::{modcrop, Modcrop};
+use crate::region::{Region, RegionOutput};
 use crate::rescaler::{Rescaler, UpscaleOptions};
 
 /// Wall time of each stage. A stage served from the cache reports the time it took when it ran.
@@ -149,8 +150,7 @@ impl Pipeline {
         let (compressed, codec_time) = &self.codec_cache[&codec_key];
         timings.codec = *codec_time;
 
-        let upscale_key =
-            (method_key.to_string(), scale, codec, options.seed, options.temperature.to_bits());
+        let upscale_key = upscale_key(method_key, scale, codec, options);
         if !self.upscale_cache.contains_key(&upscale_key) {
             let start = Instant::now();
             let reconstruction = rescaler.upscale(&to_f32(&compressed.decoded), options)?;
@@ -204,6 +204,13 @@ impl Pipeline {
         bpp: f64,
         options: &UpscaleOptions,
     ) -> Result<(MethodOutput, SizeMatch)> {
+        let (codec, matched) = self.size_matched(method_key, rescaler, codec, bpp)?;
+        Ok((self.run(method_key, rescaler, codec, options)?, matched))
+    }
+
+    /// The codec setting of `codec`'s family whose compressed LR comes closest to `bpp` bits per
+    /// HR pixel without going over, and how the search found it.
+    pub fn size_matched(&mut self, method_key: &str, rescaler: &dyn Rescaler, codec: Codec, bpp: f64) -> Result<(Codec, SizeMatch)> {
         if codec == Codec::None {
             return Err(EngineError::InvalidArgument("a target size needs a lossy codec (JPEG or WebP)".into()));
         }
@@ -220,8 +227,60 @@ impl Pipeline {
             Ok(self.codec_cache[&(method_key.to_string(), scale, at)].0.bytes.len())
         })?;
         let quality = crate::codec::Quality::new(matched.quality)?;
-        let output = self.run(method_key, rescaler, codec.with_quality(quality), options)?;
-        Ok((output, matched))
+        Ok((codec.with_quality(quality), matched))
+    }
+
+    /// One region of what [`Self::run`] would reconstruct, without upscaling the rest: cut from
+    /// the cached whole-image result when there is one, otherwise upscaled on its own
+    /// ([`Rescaler::upscale_region`]). The downscale and codec stages are the whole image's
+    /// (and cached as in `run`), so the LR, its size and its bytes are the same.
+    pub fn run_region(
+        &mut self,
+        method_key: &str,
+        rescaler: &dyn Rescaler,
+        codec: Codec,
+        options: &UpscaleOptions,
+        region: Region,
+    ) -> Result<RegionOutput> {
+        let scale = rescaler.scale();
+        let (hr_w, hr_h) = self.hr(scale)?.0.dimensions();
+        if region.width == 0
+            || region.height == 0
+            || region.x + region.width > hr_w
+            || region.y + region.height > hr_h
+            || [region.x, region.y, region.width, region.height].iter().any(|v| v % scale != 0)
+        {
+            return Err(EngineError::InvalidArgument(format!(
+                "region {}x{} at ({}, {}) is not inside the {hr_w}x{hr_h} image on the ×{scale} grid",
+                region.width, region.height, region.x, region.y
+            )));
+        }
+        self.downscale_stage(method_key, rescaler)?;
+        self.codec_stage(method_key, scale, codec)?;
+        let hr = &self.hr_by_scale[&scale].0;
+        if let Some((whole, _)) = self.upscale_cache.get(&upscale_key(method_key, scale, codec, options)) {
+            let reconstruction = region.crop(whole);
+            let metrics = region.metrics(hr, &reconstruction, scale);
+            return Ok(RegionOutput { region, reconstruction, metrics, upscale: Duration::ZERO, from_whole: true });
+        }
+        let decoded = &self.codec_cache[&(method_key.to_string(), scale, codec)].0.decoded;
+        let start = Instant::now();
+        let upscaled = rescaler.upscale_region(&to_f32(decoded), options, region.lr(scale))?;
+        ensure_finite(&upscaled, rescaler.name(), "upscale")?;
+        let reconstruction = to_u8(&upscaled);
+        if reconstruction.dimensions() != (region.width, region.height) {
+            return Err(EngineError::Model(format!(
+                "{} returned {}x{} for a {}x{} region",
+                rescaler.name(),
+                reconstruction.width(),
+                reconstruction.height(),
+                region.width,
+                region.height
+            )));
+        }
+        let upscale = start.elapsed();
+        let metrics = region.metrics(hr, &reconstruction, scale);
+        Ok(RegionOutput { region, reconstruction, metrics, upscale, from_whole: false })
     }
 
     /// HR → LR for one method, unless cached. Returns whether it ran.
@@ -260,6 +319,10 @@ impl Pipeline {
         self.codec_cache.retain(|k, _| k.0 != method_key);
         self.upscale_cache.retain(|k, _| k.0 != method_key);
     }
+}
+
+fn upscale_key(method_key: &str, scale: u32, codec: Codec, options: &UpscaleOptions) -> UpscaleKey {
+    (method_key.to_string(), scale, codec, options.seed, options.temperature.to_bits())
 }
 
 /// Rounding to 8 bits would turn NaN into black and print a PSNR as if it were real.

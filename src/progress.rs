@@ -34,6 +34,33 @@ pub fn with_reporter<R>(reporter: impl FnMut(TileProgress) + 'static, work: impl
     work()
 }
 
+type Cancel = Box<dyn Fn() -> bool>;
+
+thread_local! {
+    static CANCEL: RefCell<Option<Cancel>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with `cancelled` asked between the tiles of its upscaling passes: once it says
+/// true, the pass stops with `EngineError::Cancelled` instead of finishing a stale result.
+/// Downscales are never stopped: they do not depend on the settings that change.
+pub fn with_cancel<R>(cancelled: impl Fn() -> bool + 'static, work: impl FnOnce() -> R) -> R {
+    let previous = CANCEL.with(|slot| slot.borrow_mut().replace(Box::new(cancelled)));
+    struct Restore(Option<Cancel>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CANCEL.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    work()
+}
+
+/// Whether the work running on this thread has been asked to stop.
+pub(crate) fn cancelled() -> bool {
+    CANCEL.with(|slot| slot.try_borrow().ok().and_then(|c| c.as_ref().map(|f| f())).unwrap_or(false))
+}
+
 pub(crate) fn report(done: usize, total: usize) {
     REPORTER.with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
@@ -56,5 +83,12 @@ mod tests {
         with_reporter(move |p| sink.lock().unwrap().push(p), || report(1, 4));
         report(2, 4);
         assert_eq!(*seen.lock().unwrap(), vec![TileProgress { done: 1, total: 4 }]);
+    }
+
+    #[test]
+    fn a_cancel_check_is_seen_only_during_the_call() {
+        assert!(!cancelled());
+        assert!(with_cancel(|| true, cancelled));
+        assert!(!cancelled());
     }
 }

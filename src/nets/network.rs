@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use super::tiling::{tiled_forward, tiled_inverse, Tiling};
+use super::tiling::{halo_cells, tiled_forward, tiled_inverse, Tiling};
 use super::{Arch, Irn, Sain};
 use crate::checkpoint::Checkpoint;
 use crate::error::{EngineError, Result};
@@ -180,8 +180,32 @@ impl NetworkRescaler {
     /// LR (1, 3, h, w) and a latent from [`Self::latent`] → HR (1, 3, hs, ws).
     pub fn upscale_tensor(&self, lr: &Tensor, z: &Tensor) -> Result<Tensor> {
         let y = Tensor::cat(&[lr, z], 1)?;
+        self.upscale_window(&y)
+    }
+
+    /// `[LR, z]` of a whole image or of a window of it → HR, tile by tile. A pass stopped
+    /// between tiles (`progress::with_cancel`) is `EngineError::Cancelled`.
+    fn upscale_window(&self, lr_and_z: &Tensor) -> Result<Tensor> {
         let s = self.net.scale() as usize;
-        Ok(tiled_inverse(&y, s, self.tiling, |tile| self.net.upscale(tile))?)
+        tiled_inverse(lr_and_z, s, self.tiling, |tile| self.net.upscale(tile))
+            .map_err(|e| if crate::progress::cancelled() { EngineError::Cancelled } else { e.into() })
+    }
+
+    /// The halo of context a region is run with, in LR pixels: the tiling's, so that a region
+    /// sees what a tile of the whole-image pass sees (at least the default when not tiling).
+    pub fn region_halo(&self) -> usize {
+        let s = self.net.scale() as usize;
+        halo_cells(self.tiling, s).max(Tiling::DEFAULT_HALO_LR)
+    }
+
+    fn check_options(options: &UpscaleOptions) -> Result<()> {
+        if !options.temperature.is_finite() || options.temperature < 0.0 {
+            return Err(EngineError::InvalidArgument(format!(
+                "temperature must be a finite number ≥ 0, got {}",
+                options.temperature
+            )));
+        }
+        Ok(())
     }
 
     fn check_multiple(&self, w: usize, h: usize) -> Result<()> {
@@ -217,14 +241,33 @@ impl Rescaler for NetworkRescaler {
         if w == 0 || h == 0 {
             return Err(EngineError::InvalidArgument("cannot upscale an empty image".to_string()));
         }
-        if !options.temperature.is_finite() || options.temperature < 0.0 {
-            return Err(EngineError::InvalidArgument(format!(
-                "temperature must be a finite number ≥ 0, got {}",
-                options.temperature
-            )));
-        }
+        Self::check_options(options)?;
         let z = self.latent(h, w, options)?;
         let hr = self.upscale_tensor(&image_to_tensor(lr, &self.device)?, &z)?;
         tensor_to_image(&hr)
+    }
+
+    /// The region and a halo of [`Self::region_halo`] LR pixels (clipped at the image's edges,
+    /// as the tiles are), with the whole image's latent cut to the same window so the random
+    /// numbers land where they do in the whole-image pass; the halo is then cut away.
+    fn upscale_region(
+        &self,
+        lr: &Rgb32FImage,
+        options: &UpscaleOptions,
+        (x, y, w, h): (usize, usize, usize, usize),
+    ) -> Result<Rgb32FImage> {
+        crate::rescaler::check_region(lr, (x, y, w, h))?;
+        Self::check_options(options)?;
+        let (lw, lh) = (lr.width() as usize, lr.height() as usize);
+        let s = self.net.scale() as usize;
+        let halo = self.region_halo();
+        let (x0, x1) = (x.saturating_sub(halo), (x + w + halo).min(lw));
+        let (y0, y1) = (y.saturating_sub(halo), (y + h + halo).min(lh));
+        let z = self.latent(lh, lw, options)?.narrow(2, y0, y1 - y0)?.narrow(3, x0, x1 - x0)?;
+        let lr = image_to_tensor(lr, &self.device)?.narrow(2, y0, y1 - y0)?.narrow(3, x0, x1 - x0)?;
+        let window = Tensor::cat(&[&lr, &z], 1)?.contiguous()?;
+        let hr = self.upscale_window(&window)?;
+        let core = hr.narrow(2, (y - y0) * s, h * s)?.narrow(3, (x - x0) * s, w * s)?.contiguous()?;
+        tensor_to_image(&core)
     }
 }

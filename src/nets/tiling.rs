@@ -55,18 +55,27 @@ where
     F: FnMut(&Tensor) -> Result<Tensor>,
 {
     let (tile, halo) = tiling.cells(scale);
-    map_tiles(hr, scale, 1, tile, halo, f)
+    map_tiles(hr, scale, 1, tile, halo, false, f)
 }
 
 /// Runs an upscaling `f` ((N, C, h, w) → (N, C', hs, ws)) tile by tile. Anything random in the
 /// input (the latent) must already be in `lr`, drawn for the whole image, so that tiling cannot
-/// change the result.
+/// change the result. Between tiles it stops if the caller's work was cancelled
+/// (`progress::with_cancel`).
 pub fn tiled_inverse<F>(lr: &Tensor, scale: usize, tiling: Tiling, f: F) -> Result<Tensor>
 where
     F: FnMut(&Tensor) -> Result<Tensor>,
 {
     let (tile, halo) = tiling.cells(scale);
-    map_tiles(lr, 1, scale, tile, halo, f)
+    map_tiles(lr, 1, scale, tile, halo, true, f)
+}
+
+/// The message of a pass stopped by `progress::with_cancel`.
+pub const CANCELLED: &str = "cancelled";
+
+/// The halo of `tiling` in LR pixels, at `scale`.
+pub fn halo_cells(tiling: Tiling, scale: usize) -> usize {
+    tiling.cells(scale).1
 }
 
 /// `[start, end)` of `n` near-equal parts of `len`, so the last tile is never a sliver.
@@ -83,6 +92,7 @@ fn map_tiles<F>(
     out_px: usize,
     tile: usize,
     halo: usize,
+    cancellable: bool,
     mut f: F,
 ) -> Result<Tensor>
 where
@@ -105,6 +115,9 @@ where
         let band = input.narrow(2, hy0 * in_px, (hy1 - hy0) * in_px)?;
         let mut pieces = Vec::new();
         for &(x0, x1) in &col_spans {
+            if cancellable && crate::progress::cancelled() {
+                candle_core::bail!("{CANCELLED}")
+            }
             let (hx0, hx1) = (x0.saturating_sub(halo), (x1 + halo).min(cols));
             let piece = band.narrow(3, hx0 * in_px, (hx1 - hx0) * in_px)?.contiguous()?;
             let out = f(&piece)?;
