@@ -1002,3 +1002,78 @@ fn a_panel_showing_a_preview_says_how_long_its_full_result_is_taking() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Right-drags a crop from `a` to `b` (screen points), as a user draws one.
+fn right_drag(h: &mut Harness<'static, RescaleApp>, a: egui::Pos2, b: egui::Pos2) {
+    let button = |pos, pressed| egui::Event::PointerButton { pos, button: egui::PointerButton::Secondary, pressed, modifiers: egui::Modifiers::NONE };
+    h.hover_at(a);
+    h.step();
+    h.event(button(a, true));
+    h.step();
+    for t in [0.3, 0.6, 1.0] {
+        h.hover_at(a + (b - a) * t);
+        h.step();
+    }
+    h.event(button(b, false));
+    h.step();
+}
+
+#[test]
+fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "region.png", 640, 480);
+    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &path);
+    let start = Instant::now();
+    while h.state().active_doc().is_none() || h.state().last_panel_rect.is_none() || h.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
+        h.step();
+        assert!(start.elapsed() < Duration::from_secs(60), "the image and the methods did not load");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A crop of about a sixth of the image, drawn while the networks' whole images compute.
+    let panel = h.state().last_panel_rect.unwrap();
+    right_drag(&mut h, panel.center() - egui::vec2(30.0, 25.0), panel.center() + egui::vec2(30.0, 25.0));
+    assert!(h.state().view.crop().is_some(), "the right-drag drew a crop");
+    let networks: Vec<String> = h.state().shown_methods().into_iter().filter(|m| m.label != "Bicubic").map(|m| m.key).collect();
+    assert_eq!(networks.len(), 2, "IRN and SAIN shown");
+
+    // Each network's region arrives, and is drawn over its panel, before its whole image.
+    let mut seen_first: Vec<String> = Vec::new();
+    let mut seen_pill = false;
+    while !h.state().is_idle() {
+        h.step();
+        let app = h.state();
+        for d in app.panel_descs().iter().filter(|d| networks.contains(&d.id)) {
+            if d.overlay.is_some() && app.current_full_result(&d.id).is_none() && !seen_first.contains(&d.id) {
+                assert!(d.region_text.as_deref().unwrap_or("").contains("rest of the image computing"), "{:?}", d.region_text);
+                seen_first.push(d.id.clone());
+            }
+        }
+        seen_pill |= !labels_containing(&h, "rest of the image computing").is_empty();
+        assert!(start.elapsed() < Duration::from_secs(300), "the comparison did not finish");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    run_until_idle(&mut h);
+    assert_eq!(seen_first.len(), 2, "regions shown before their whole images: {seen_first:?}");
+    assert!(seen_pill, "the region's pill was on screen while the rest computed");
+    assert!(h.state().errors().is_empty(), "a pass stopped for the crop was reported: {:?}", h.state().errors());
+
+    // Once the whole images are in, the region's metrics are those of the whole image's region.
+    let app = h.state();
+    let crop = app.region_of_interest().expect("the crop is the region of interest");
+    for m in app.shown_methods() {
+        let ready = app.current_full_result(&m.key).expect("whole image current");
+        let slot = app.current_region(&m.key).expect("region current");
+        let region = slot.region();
+        assert!(region.x <= crop[0] && region.x + region.width >= crop[0] + crop[2], "{region:?} covers {crop:?}");
+        let hr = rescale_lab::modcrop::modcrop(&image::open(&path).unwrap().to_rgb8(), 2).0;
+        let expected = region.metrics(&hr, &region.crop(&ready.view.output.reconstruction), 2).unwrap();
+        assert_eq!(slot.view.output.metrics.unwrap().psnr_y, expected.psnr_y, "{}", m.label);
+        let d = app.panel_descs().into_iter().find(|d| d.id == m.key).unwrap();
+        assert!(d.overlay.is_none(), "{}: the region is no longer drawn over a current whole image", m.label);
+        let text = d.region_text.expect("region metrics beside the whole image's");
+        assert!(text.starts_with(&format!("region {}×{}: PSNR-Y {:.2} dB", region.width, region.height, expected.psnr_y)), "{text}");
+        assert!(!labels_containing(&h, &text).is_empty(), "{text} not on screen");
+    }
+}

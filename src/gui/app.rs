@@ -114,6 +114,9 @@ pub struct ShownMethod {
     pub path: Option<PathBuf>,
 }
 
+/// What a compute job is for: settings, methods, and the region of interest.
+type JobSignature = (ResultKey, Vec<String>, Option<[u32; 4]>);
+
 #[derive(Debug, Clone, PartialEq)]
 struct RdKey {
     doc_id: u64,
@@ -187,6 +190,10 @@ pub struct PanelDesc {
     pub delta: Option<super::versus::Delta>,
     /// The 8-bit pixels behind the image, for the inspector (not for previews or maps).
     pub pixels: Option<super::inspect::PixelSource>,
+    /// The region computed first, drawn over `image` until the whole image is current.
+    pub overlay: Option<PanelImage>,
+    /// The region's metrics ("region 256×256: PSNR-Y …"), when a region is computed.
+    pub region_text: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -212,6 +219,8 @@ pub struct RescaleApp {
     pub active: Option<u64>,
     pub results: Results,
     pub perceptual: super::perceptual::PerceptualState,
+    /// The region the user looks at, computed before the rest of the image.
+    pub regions: super::region::RegionState,
     /// Open when a file dialog returned nothing: a typed path instead.
     pub path_prompt: Option<super::path_prompt::PathPrompt>,
     /// Per method key: the job it runs for and how far it has got.
@@ -252,7 +261,7 @@ pub struct RescaleApp {
     loads_in_flight: HashSet<u64>,
     next_doc_id: u64,
     next_job_id: u64,
-    submitted: Option<(ResultKey, Vec<String>)>,
+    submitted: Option<JobSignature>,
     /// Settings of each job still in flight, to label its results.
     job_keys: Vec<(u64, ResultKey)>,
     latest_job: u64,
@@ -293,6 +302,7 @@ impl RescaleApp {
             active: None,
             results: Results::default(),
             perceptual: Default::default(),
+            regions: Default::default(),
             path_prompt: None,
             progress: HashMap::new(),
             results_jobs: HashMap::new(),
@@ -502,15 +512,27 @@ impl RescaleApp {
             .collect()
     }
 
-    /// The job the settings call for, if it differs from the last one sent.
-    fn pending_submit(&self) -> Option<(ResultKey, Vec<String>)> {
+    /// The job the settings and the view call for, if it differs from the last one sent.
+    fn pending_submit(&self) -> Option<JobSignature> {
         let key = self.current_key()?;
         if self.methods.key.as_ref() != Some(&self.methods_key()) {
             return None; // methods still loading; the job follows them
         }
         let keys: Vec<String> = self.runnable_methods().into_iter().map(|m| m.key).collect();
-        let sig = (key, keys);
+        let sig = (key, keys, self.region_of_interest());
         (self.submitted.as_ref() != Some(&sig)).then_some(sig)
+    }
+
+    /// What the user is looking at, `[x, y, w, h]` in image pixels: the crop, or the part of
+    /// the image the panels show when zoomed in; `None` when the whole image is in view.
+    pub fn region_of_interest(&self) -> Option<[u32; 4]> {
+        let size = self.active_doc()?.size();
+        self.view.export_region(self.last_panel_rect, size)
+    }
+
+    /// A method's region result for the current settings and the current region of interest.
+    pub fn current_region(&self, key: &str) -> Option<&super::region::RegionSlot> {
+        self.regions.current(key, self.current_key().as_ref(), self.region_of_interest())
     }
 
     /// Resolves a split/LR choice ("original", "lr", a kind name or a key) to a panel id.
@@ -685,6 +707,15 @@ impl RescaleApp {
                     }
                 }
             }
+            if let (Ok(_), Some(region)) = (&m.runnable, self.current_region(&m.key)) {
+                desc.region_text = Some(region.metrics_text());
+                // Until the whole image is current, the fresh region is drawn over what is shown.
+                if self.current_full_result(&m.key).is_none() && self.settings.view != ViewMode::Difference {
+                    desc.overlay = Some(PanelImage { texture: region.texture.id(), placement: region.placement() });
+                    desc.region_text = Some(format!("{} · rest of the image computing", region.metrics_text()));
+                    desc.pixels = None; // the inspector would read the older image under the region
+                }
+            }
             panels.push(desc);
         }
         if self.flip_to_original {
@@ -697,6 +728,7 @@ impl RescaleApp {
                 // Nothing of the method's stays over the original's picture.
                 panel.lines = vec!["the original, while Space is held".into()];
                 (panel.delta, panel.best, panel.preview, panel.updating, panel.wait) = (None, false, false, false, None);
+                (panel.overlay, panel.region_text) = (None, None);
             }
         }
         panels
@@ -1147,6 +1179,13 @@ impl RescaleApp {
                 }
                 self.results.slots.insert(result.key, Slot { label: result.label, key, outcome });
             }
+            Event::Region(result) => {
+                self.regions.clear_for(self.active);
+                if let Some(key) = self.job_key_of(result.job_id) {
+                    let requested = result.requested;
+                    self.regions.accept(ctx, *result, key, requested);
+                }
+            }
             Event::Perceptual(result) => {
                 self.perceptual.clear_for(self.active);
                 if let Some(key) = self.job_key_of(result.job_id) {
@@ -1257,7 +1296,8 @@ impl RescaleApp {
 
         self.results.clear_for(self.active);
         self.perceptual.clear_for(self.active);
-        if let Some((key, keys)) = self.pending_submit() {
+        self.regions.clear_for(self.active);
+        if let Some((key, keys, region)) = self.pending_submit() {
             let (doc_id, image) = {
                 let doc = self.active_doc().expect("current_key implies an active doc");
                 (doc.id, doc.rgb.clone())
@@ -1273,15 +1313,18 @@ impl RescaleApp {
                 perceptual: self.settings.perceptual,
                 options: self.upscale_options(),
                 diff_full_scale: self.settings.diff_full_scale,
+                region,
+                // Their whole image is on screen and current: a new region needs only the region.
+                have_full: keys.iter().filter(|k| self.current_full_result(k).is_some()).cloned().collect(),
             };
             if self.debug {
                 let names: Vec<&str> = job.methods.iter().map(|m| m.key.as_str()).collect();
-                eprintln!("[gui] job {} {:?} methods {names:?}", job.job_id, key);
+                eprintln!("[gui {:.3}] job {} {:?} methods {names:?} region {:?} have {:?}", debug_clock(), job.job_id, key, job.region, job.have_full);
             }
             self.job_keys.push((self.next_job_id, key.clone()));
             self.latest_job = self.next_job_id;
             self.workers.submit(job);
-            self.submitted = Some((key, keys));
+            self.submitted = Some((key, keys, region));
         }
 
         self.schedule_rd();
@@ -1533,9 +1576,29 @@ fn legible_style(ctx: &egui::Context) {
     });
 }
 
+/// Seconds since the epoch, to 0.001 s: the debug log's clock.
+fn debug_clock() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
 fn debug_event(event: &Event) {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let t = debug_clock();
     match event {
+        Event::Region(r) => eprintln!(
+            "[gui {t:.3}] region job {} {}: {}",
+            r.job_id,
+            r.key,
+            match &r.outcome {
+                Ok(v) => format!(
+                    "{:?} psnr_y {:?} upscale {:?} from_whole {}",
+                    v.output.region,
+                    v.output.metrics.map(|m| m.psnr_y),
+                    v.output.upscale,
+                    v.output.from_whole
+                ),
+                Err(e) => format!("error {e}"),
+            }
+        ),
         Event::ImageLoaded { request, doc } => eprintln!("[gui {t:.1}] loaded #{request} {}", doc.name),
         Event::ImageFailed { request, error, .. } => eprintln!("[gui {t:.1}] load #{request} failed: {error}"),
         Event::Result(r) => eprintln!(

@@ -16,6 +16,7 @@ pub mod inspect;
 pub mod panels;
 pub mod path_prompt;
 pub mod perceptual;
+pub mod region;
 pub mod samples;
 pub mod session;
 pub mod settings;

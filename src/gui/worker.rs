@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use crate::perceptual::PerceptualMetrics;
 use crate::image_io::{self, LoadOptions};
 use crate::methods::{self, Method};
 use crate::pipeline::{MethodOutput, Pipeline};
+use crate::region::{Region, RegionOutput};
 use crate::rescaler::{Rescaler, UpscaleOptions};
 
 use super::colormap;
@@ -99,6 +100,41 @@ pub struct ComputeJob {
     pub perceptual: bool,
     pub options: UpscaleOptions,
     pub diff_full_scale: u8,
+    /// What the user is looking at (`[x, y, w, h]` in image pixels): computed first, at full
+    /// resolution, for every method, and measured on its own.
+    pub region: Option<[u32; 4]>,
+    /// Methods whose current full result the app already shows: only their region is needed.
+    pub have_full: Vec<String>,
+}
+
+/// Regions above this share of the image are not worth computing first: the whole image is
+/// barely more work.
+pub const REGION_MAX_SHARE: f64 = 0.5;
+
+impl ComputeJob {
+    /// The job's region on the grid of `scale`, when it is a small enough part of the image.
+    fn region_at(&self, scale: u32) -> Option<Region> {
+        let [x, y, w, h] = self.region?;
+        let (iw, ih) = self.image.dimensions();
+        let (hw, hh) = (iw - iw % scale.max(1), ih - ih % scale.max(1));
+        let region = Region::snap([x, y, w, h], scale, hw, hh)?;
+        (region.pixels() as f64 <= REGION_MAX_SHARE * hw as f64 * hh as f64).then_some(region)
+    }
+}
+
+/// One method's reconstruction of the job's region, ready for the GPU.
+pub struct RegionView {
+    pub output: RegionOutput,
+    pub recon: ColorImage,
+}
+
+pub struct RegionResult {
+    pub job_id: u64,
+    pub doc_id: u64,
+    pub key: String,
+    /// The job's rectangle, as the app asked for it.
+    pub requested: [u32; 4],
+    pub outcome: Result<Arc<RegionView>, String>,
 }
 
 /// What one method produced, with the images already converted for the GPU.
@@ -192,6 +228,8 @@ pub enum Event {
     ImageLoaded { request: u64, doc: Box<LoadedDoc> },
     ImageFailed { request: u64, source: String, error: String },
     Result(Box<ComputeResult>),
+    /// A method's reconstruction of the job's region (before its whole image, or cut from it).
+    Region(Box<RegionResult>),
     Perceptual(Box<PerceptualResult>),
     /// A method of this job started, or finished a tile of a network pass.
     Progress { job_id: u64, key: String, progress: MethodProgress },
@@ -215,6 +253,8 @@ pub struct Workers {
     pub events: Receiver<Event>,
     tx: Sender<Event>,
     compute: Sender<ComputeMsg>,
+    /// Id of the newest job submitted: a network pass for an older one stops between tiles.
+    latest_job: Arc<AtomicU64>,
     rd: Sender<Option<RdJob>>,
     ctx: egui::Context,
     max_texture_side: usize,
@@ -227,13 +267,15 @@ impl Workers {
         let (rd, rd_rx) = channel();
         // The chart sweep yields to the live view: it waits while the compute thread works.
         let busy = Arc::new(AtomicBool::new(false));
+        let latest_job = Arc::new(AtomicU64::new(0));
         {
             let tx = tx.clone();
             let ctx = ctx.clone();
             let busy = busy.clone();
+            let latest = latest_job.clone();
             std::thread::Builder::new()
                 .name("rescale-compute".into())
-                .spawn(move || compute_loop(compute_rx, tx, ctx, max_texture_side, busy))
+                .spawn(move || compute_loop(compute_rx, tx, ctx, max_texture_side, busy, latest))
                 .expect("spawning the compute thread");
         }
         {
@@ -244,7 +286,7 @@ impl Workers {
                 .spawn(move || rd_loop(rd_rx, tx, ctx, busy))
                 .expect("spawning the rate-distortion thread");
         }
-        Self { events, tx, compute, rd, ctx, max_texture_side }
+        Self { events, tx, compute, latest_job, rd, ctx, max_texture_side }
     }
 
     pub fn sender(&self) -> Sender<Event> {
@@ -252,6 +294,7 @@ impl Workers {
     }
 
     pub fn submit(&self, job: ComputeJob) {
+        self.latest_job.fetch_max(job.job_id, Ordering::Relaxed);
         let _ = self.compute.send(ComputeMsg::Job(Box::new(job)));
     }
 
@@ -449,12 +492,50 @@ impl DocPipelines {
     }
 }
 
+/// What the compute thread does for one method of a job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Step {
+    /// The whole image at full resolution.
+    Full,
+    /// The whole image on the reduced copy.
+    Preview,
+    /// The region the user looks at, at full resolution.
+    Region(Region),
+}
+
+/// The order of a job's work, so that something useful is on screen at each step: the fast
+/// methods' whole images, then every method's region (the part the user looks at), then the
+/// slow methods on the reduced copy of a large image, then their whole images. Methods whose
+/// current whole image the app already has only get their region (for its metrics).
+fn plan(job: &ComputeJob, pixels: u64, has_preview: bool) -> Vec<(&JobMethod, Step)> {
+    let needs_full = |m: &&JobMethod| !job.have_full.contains(&m.key);
+    let slow = |m: &&JobMethod| m.is_network || (has_preview && m.previewed(pixels));
+    let mut steps: Vec<(&JobMethod, Step)> = Vec::new();
+    steps.extend(job.methods.iter().filter(|m| !slow(m)).filter(needs_full).map(|m| (m, Step::Full)));
+    if let Some(scale) = job.methods.first().map(|m| m.rescaler.scale()) {
+        if let Some(region) = job.region_at(scale) {
+            steps.extend(job.methods.iter().map(|m| (m, Step::Region(region))));
+        }
+    }
+    if has_preview {
+        steps.extend(job.methods.iter().filter(slow).filter(|m| m.previewed(pixels)).filter(needs_full).map(|m| (m, Step::Preview)));
+    }
+    steps.extend(job.methods.iter().filter(slow).filter(needs_full).map(|m| (m, Step::Full)));
+    // A region computed before its method's whole image is cut again from the whole image
+    // afterwards, so the region's metrics end up those of the result on screen.
+    if let Some(region) = job.methods.first().and_then(|m| job.region_at(m.rescaler.scale())) {
+        steps.extend(job.methods.iter().filter(slow).filter(needs_full).map(|m| (m, Step::Region(region))));
+    }
+    steps
+}
+
 fn compute_loop(
     rx: Receiver<ComputeMsg>,
     tx: Sender<Event>,
     ctx: egui::Context,
     max_side: usize,
     busy: Arc<AtomicBool>,
+    latest: Arc<AtomicU64>,
 ) {
     let mut docs: HashMap<u64, DocPipelines> = HashMap::new();
     let mut next: Option<Box<ComputeJob>> = None;
@@ -477,21 +558,17 @@ fn compute_loop(
             job = newer;
         }
         let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
-        let pixels = pipelines.pixels;
-        // Order of work: fast methods at full resolution, then the slow ones on the preview copy,
-        // then the slow ones at full resolution; so something useful is on screen at each step.
-        let has_preview = pipelines.preview.is_some();
-        let mut steps: Vec<(&JobMethod, bool)> = Vec::new();
-        steps.extend(job.methods.iter().filter(|m| !(has_preview && m.previewed(pixels))).map(|m| (m, false)));
-        if has_preview {
-            steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, true)));
-            steps.extend(job.methods.iter().filter(|m| m.previewed(pixels)).map(|m| (m, false)));
-        }
+        let steps = plan(&job, pipelines.pixels, pipelines.preview.is_some());
+        let job_id = job.job_id;
+        let stale = {
+            let latest = latest.clone();
+            move || latest.load(Ordering::Relaxed) > job_id
+        };
         // Full-resolution results of this job, for the perceptual pass.
         let mut full_results: Vec<(&JobMethod, Arc<MethodView>)> = Vec::new();
         // Bicubic's full result: the networks' full results are mapped against it.
         let mut baseline: Option<Arc<MethodView>> = None;
-        for (method, preview) in steps {
+        for (method, step) in steps {
             if let Some(newer) = drain_newest(&rx, &mut docs) {
                 let _ = tx.send(Event::JobFinished { job_id: job.job_id });
                 next = Some(newer);
@@ -499,12 +576,35 @@ fn compute_loop(
             }
             // A Forget may have removed this image's pipelines while the job waited.
             let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+            if let Step::Region(region) = step {
+                let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || {
+                    crate::progress::with_cancel(stale.clone(), || run_region(&mut pipelines.full, method, &job, region, max_side))
+                });
+                // A region stopped for newer settings is not news.
+                if outcome.is_ok() || !stale() {
+                    let _ = tx.send(Event::Region(Box::new(RegionResult {
+                        job_id: job.job_id,
+                        doc_id: job.doc_id,
+                        key: method.key.clone(),
+                        requested: job.region.unwrap_or_default(),
+                        outcome,
+                    })));
+                    ctx.request_repaint();
+                }
+                continue;
+            }
+            let preview = step == Step::Preview;
             let pipeline = match (preview, pipelines.preview.as_mut()) {
                 (true, Some(p)) => p,
                 _ => &mut pipelines.full,
             };
             let against = baseline.as_ref().filter(|_| method.is_network && !preview).map(|b| &b.output.reconstruction);
-            let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || run_one(pipeline, method, &job, preview, max_side, against));
+            let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || {
+                crate::progress::with_cancel(stale.clone(), || run_one(pipeline, method, &job, preview, max_side, against))
+            });
+            if outcome.is_err() && stale() {
+                continue; // stopped between tiles: the newer job is picked up above
+            }
             if let (false, Ok(view)) = (preview, &outcome) {
                 full_results.push((method, view.clone()));
                 if !method.is_network {
@@ -618,6 +718,24 @@ fn run_one(
             size_match,
             versus,
         })
+    }));
+    match result {
+        Ok(Ok(view)) => Ok(Arc::new(view)),
+        Ok(Err(e)) => Err(e),
+        Err(panic) => Err(panic_message(&panic)),
+    }
+}
+
+/// One method's reconstruction of the region, for this job's setting.
+fn run_region(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob, region: Region, max_side: usize) -> Result<Arc<RegionView>, String> {
+    let result = catch_unwind(AssertUnwindSafe(|| -> Result<RegionView, String> {
+        let rescaler = method.rescaler.as_ref();
+        let codec = match job.target_bpp {
+            Some(bpp) => pipeline.size_matched(&method.key, rescaler, job.codec, bpp).map_err(|e| e.to_string())?.0,
+            None => job.codec,
+        };
+        let output = pipeline.run_region(&method.key, rescaler, codec, &job.options, region).map_err(|e| e.to_string())?;
+        Ok(RegionView { recon: display_image(&output.reconstruction, max_side), output })
     }));
     match result {
         Ok(Ok(view)) => Ok(Arc::new(view)),

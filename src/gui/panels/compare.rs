@@ -14,6 +14,8 @@ const GAP: f32 = 6.0;
 const BACKDROP: Color32 = Color32::from_gray(18);
 const UPDATING: Color32 = Color32::from_rgb(240, 190, 80);
 const BEST: Color32 = Color32::from_rgb(120, 210, 130);
+/// The region computed first: its outline and its metrics.
+const REGION: Color32 = Color32::from_rgb(110, 200, 240);
 const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
@@ -293,6 +295,9 @@ fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
         let text = if desc.stale_note.is_empty() { "updating".to_string() } else { format!("updating: {}", desc.stale_note) };
         pills.push((text, UPDATING, "The image shows an earlier setting until the new result is in"));
     }
+    if let Some(text) = &desc.region_text {
+        pills.push((text.clone(), REGION, "Metrics of the region you are looking at (the crop, or what the panels show when zoomed in), computed before the rest of the image"));
+    }
     if let Some(wait) = &desc.wait {
         pills.push((wait.clone(), Color32::from_gray(225), "Time this method has taken so far; tiles of the network pass when the image is tiled"));
     }
@@ -331,6 +336,8 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
     let t = app.view.transform(rect, image_size);
     match (&desc.image, &desc.note) {
         (Some(image), _) => paint_image(&painter, &t, image),
+        // The region computed first stands in for the image; its pill says the rest is coming.
+        (None, Some(_)) if desc.overlay.is_some() => {}
         (None, Some(note)) => {
             let color = if desc.is_error { ERROR } else { Color32::from_gray(190) };
             painter.text(rect.center(), Align2::CENTER_CENTER, wrap(note, rect.width()), FontId::proportional(15.0), color);
@@ -339,6 +346,9 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
             }
         }
         (None, None) => {}
+    }
+    if let Some(overlay) = &desc.overlay {
+        paint_region(&painter, &t, overlay);
     }
     if desc.image.is_some() {
         crate::gui::inspect::paint_grid(&painter, &t, image_size);
@@ -414,6 +424,13 @@ fn paint_image(painter: &egui::Painter, t: &Transform, image: &PanelImage) {
     }
 }
 
+/// The region computed first, over the older or coarser image, with a thin outline so that
+/// where the current pixels end is visible.
+fn paint_region(painter: &egui::Painter, t: &Transform, overlay: &PanelImage) {
+    paint_image(painter, t, overlay);
+    painter.rect_stroke(t.rect_to_screen(overlay.placement), 0.0, Stroke::new(1.0, REGION), StrokeKind::Outside);
+}
+
 fn paint_selection(painter: &egui::Painter, view: &ViewState, t: &Transform) {
     if let Some((a, b)) = view.selecting {
         let r = t.rect_to_screen(Rect::from_two_pos(a, b));
@@ -478,7 +495,7 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
     let left_clip = Rect::from_min_max(rect.min, pos2(divider_x, rect.max.y));
     let right_clip = Rect::from_min_max(pos2(divider_x, rect.min.y), rect.max);
     for (desc, clip) in [(left, left_clip), (right, right_clip)] {
-        if let Some(image) = &desc.image {
+        for image in desc.image.iter().chain(&desc.overlay) {
             // Same zoom and centre as the whole panel, only the clip differs.
             let screen = t.rect_to_screen(image.placement);
             if let Some((visible, uv)) = visible_uv(screen, clip) {
