@@ -16,7 +16,7 @@ use image::RgbImage;
 use crate::metrics::{self, Metrics};
 
 /// A rectangle of the HR image, its corners on multiples of the scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Region {
     pub x: u32,
     pub y: u32,

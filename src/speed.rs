@@ -13,6 +13,7 @@ use crate::device::device_name;
 use crate::error::Result;
 use crate::nets::NetworkRescaler;
 use crate::pipeline::Pipeline;
+use crate::region::Region;
 use crate::rescaler::{Rescaler, UpscaleOptions};
 
 /// The sizes of the CLI's `speed` table (square HR images).
@@ -118,16 +119,21 @@ pub struct RoundTrip {
     pub total_ms: f64,
     /// The qualities visited after the warm-up one.
     pub qualities: Vec<u8>,
+    /// When set, each move computes only this region (as the app does with a crop set), the
+    /// whole image's downscale and codec stages included as in the app.
+    pub region: Option<Region>,
 }
 
 /// Moves the quality through `qualities` (the first one only warms the caches: it includes the
 /// downscale) and times each move with every method, the way the GUI worker runs them: one
-/// after the other on one [`Pipeline`].
+/// after the other on one [`Pipeline`]. With a `region`, each move computes that region only
+/// ([`Pipeline::run_region`]), which is what the app puts on screen first when a crop is set.
 pub fn slider_round_trip(
     image: &image::RgbImage,
     methods: &[(String, &dyn Rescaler)],
     codec_at: impl Fn(u8) -> Result<Codec>,
     qualities: &[u8],
+    region: Option<Region>,
 ) -> Result<RoundTrip> {
     if qualities.len() < 2 {
         return Err(crate::error::EngineError::InvalidArgument(
@@ -143,7 +149,10 @@ pub fn slider_round_trip(
         let mut total = 0.0;
         for (m, (key, rescaler)) in methods.iter().enumerate() {
             let start = Instant::now();
-            pipeline.run(key, *rescaler, codec, &options)?;
+            match region {
+                Some(region) => drop(pipeline.run_region(key, *rescaler, codec, &options, region)?),
+                None => drop(pipeline.run(key, *rescaler, codec, &options)?),
+            }
             let ms = start.elapsed().as_secs_f64() * 1e3;
             if i > 0 {
                 per_method[m].push(ms);
@@ -161,6 +170,7 @@ pub fn slider_round_trip(
         per_method_ms: methods.iter().zip(&mut per_method).map(|((k, _), t)| (k.clone(), median(t))).collect(),
         total_ms: median(&mut totals),
         qualities: qualities[1..].to_vec(),
+        region,
     })
 }
 

@@ -214,6 +214,17 @@ fn speed_round_trip_times_every_method_on_a_centre_crop() {
     let sum: f64 = per_method.iter().map(|m| m[1].as_f64().unwrap()).sum();
     assert!(sum > 0.0 && result["total_ms"].as_f64().unwrap() > 0.0);
 
+    assert!(result["region"].is_null());
+
+    // --region keeps the whole image and times the centre region only, as the app's crop.
+    let out = bin().args(["speed", "--round-trip", "--region", "32", "--json", "--image"]).arg(&image).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!((result["width"].as_u64(), result["height"].as_u64()), (Some(80), Some(40)));
+    assert_eq!(result["region"], serde_json::json!({"x": 24, "y": 4, "width": 32, "height": 32}));
+    assert_eq!(result["per_method_ms"].as_array().unwrap().len(), 3);
+
     let missing = bin().args(["speed", "--round-trip", "--image"]).arg(dir.path().join("nope.png")).output().unwrap();
     let (_, stderr) = text(&missing);
     assert!(!missing.status.success() && stderr.contains("nope.png"), "{stderr}");
