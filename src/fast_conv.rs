@@ -27,6 +27,8 @@ use candle_core::{bail, DType, Device, Result, Tensor};
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use crate::winograd::{Geometry, Variant, WinogradConv};
+
 /// Channels added by each of the DenseBlock's first four convolutions.
 pub const GROWTH: usize = 32;
 /// The DenseBlock's LeakyReLU slope.
@@ -125,6 +127,15 @@ impl PackedConv3x3 {
 
     pub fn cout(&self) -> usize {
         self.cout
+    }
+
+    /// The PyTorch weight `w[o][c][ky][kx]`.
+    pub fn weight_at(&self, o: usize, c: usize, ky: usize, kx: usize) -> f32 {
+        self.weight[((ky * 3 + kx) * self.cin + c) * self.cout + o]
+    }
+
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
     }
 
     /// Multiply-adds ×2 for one `h × w` image.
@@ -436,8 +447,14 @@ fn padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize) -> Vec<f32
 /// channels) and the input channels written: a DenseBlock writes every other interior channel
 /// before anything reads it, so the rest of the buffer may hold stale values.
 fn fill_padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize, out: &mut Vec<f32>) {
-    let wp = w + 2;
-    let len = (h + 2) * wp * width;
+    fill_padded_nhwc_in(x, c, h, w, width, h + 2, w + 2, out)
+}
+
+/// [`fill_padded_nhwc`] into a buffer of `hp × wp` pixels (at least `(h + 2) × (w + 2)`): the
+/// pixels right of and below the image are zeroed like the border.
+#[allow(clippy::too_many_arguments)]
+fn fill_padded_nhwc_in(x: &[f32], c: usize, h: usize, w: usize, width: usize, hp: usize, wp: usize, out: &mut Vec<f32>) {
+    let len = hp * wp * width;
     if out.len() < len {
         out.resize(len, 0.0);
     }
@@ -463,6 +480,8 @@ thread_local! {
     /// dozens of blocks of the same size in a row, and a fresh zeroed allocation of tens of MB
     /// each time shows in the profile.
     static FEATURES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The Winograd-domain tiles of the block's channels, kept like `FEATURES`.
+    static TRANSFORMED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// 3×3 convolution (padding 1) of one NHWC image held in slices.
@@ -540,6 +559,8 @@ pub struct PackedDenseBlock {
     cin: usize,
     cout: usize,
     convs: [PackedConv3x3; 5],
+    /// conv1..conv4 in the Winograd domain, when a variant is configured (`crate::winograd`).
+    winograd: Option<(Variant, Vec<WinogradConv>)>,
 }
 
 impl PackedDenseBlock {
@@ -579,7 +600,18 @@ impl PackedDenseBlock {
             }
         }
         let cout = convs[4].cout;
-        Ok(Self { cin, cout, convs })
+        Ok(Self { cin, cout, convs, winograd: None }.with_winograd(crate::winograd::configured()))
+    }
+
+    /// The same block with conv1..conv4 computed by `variant` (`None`: the direct path).
+    pub fn with_winograd(mut self, variant: Option<Variant>) -> Self {
+        self.winograd = variant.map(|v| (v, self.convs[..4].iter().map(|c| WinogradConv::new(v, c)).collect()));
+        self
+    }
+
+    /// The Winograd variant conv1..conv4 run with, if any.
+    pub fn winograd(&self) -> Option<Variant> {
+        self.winograd.as_ref().map(|(v, _)| *v)
     }
 
     pub fn cin(&self) -> usize {
@@ -606,11 +638,66 @@ impl PackedDenseBlock {
         FEATURES.with(|cell| {
             // A block running inside another block's call on this thread (not done by the
             // networks) gets its own buffer instead of a borrow panic.
-            match cell.try_borrow_mut() {
-                Ok(mut feat) => self.forward_padded(x, h, w, &mut feat, out),
-                Err(_) => self.forward_padded(x, h, w, &mut Vec::new(), out),
+            match (cell.try_borrow_mut(), &self.winograd) {
+                (Ok(mut feat), Some(wino)) => TRANSFORMED.with(|v| match v.try_borrow_mut() {
+                    Ok(mut v) => self.forward_winograd(wino, x, h, w, &mut feat, &mut v, out),
+                    Err(_) => self.forward_winograd(wino, x, h, w, &mut feat, &mut Vec::new(), out),
+                }),
+                (Ok(mut feat), None) => self.forward_padded(x, h, w, &mut feat, out),
+                (Err(_), Some(wino)) => self.forward_winograd(wino, x, h, w, &mut Vec::new(), &mut Vec::new(), out),
+                (Err(_), None) => self.forward_padded(x, h, w, &mut Vec::new(), out),
             }
         })
+    }
+
+    /// conv1..conv4 by Winograd (the input's and each new 32 channels' tiles transformed once,
+    /// reused by every later convolution), conv5 on the spatial buffer by the direct path.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_winograd(
+        &self,
+        (variant, wconvs): &(Variant, Vec<WinogradConv>),
+        x: &[f32],
+        h: usize,
+        w: usize,
+        feat: &mut Vec<f32>,
+        v: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let width = self.cin + 4 * GROWTH;
+        let geo = Geometry::new(*variant, h, w, width, self.cin + 3 * GROWTH);
+        fill_padded_nhwc_in(x, self.cin, h, w, width, geo.hp, geo.wp, feat);
+        let v_len = variant.alpha * variant.alpha * geo.tiles() * geo.vwidth;
+        if v.len() < v_len {
+            v.resize(v_len, 0.0);
+        }
+        let v = &mut v[..v_len];
+        let feat_len = geo.hp * geo.wp * width;
+        crate::winograd::transform_input(*variant, &geo, &feat[..feat_len], v, 0, self.cin);
+        for (i, conv) in wconvs.iter().enumerate() {
+            let slot = self.cin + i * GROWTH;
+            crate::winograd::convolve(*variant, &geo, v, conv, &mut feat[..feat_len], slot, LEAKY_SLOPE);
+            if i < 3 {
+                crate::winograd::transform_input(*variant, &geo, &feat[..feat_len], v, slot, GROWTH);
+            }
+        }
+        // conv5 over the whole tile grid (the extra pixels are zero and their outputs dropped).
+        let (hh, ww) = (geo.hp - 2, geo.wp - 2);
+        let base = feat.as_ptr();
+        if (hh, ww) == (h, w) {
+            let dst = Dst { ptr: SendPtr(out.as_mut_ptr()), row: w, px: 1, ch: h * w };
+            // SAFETY: reads all `width` channels of feat, writes the NCHW planes of `out`.
+            unsafe { conv3x3_padded(h, w, base, width, &self.convs[4], dst, Activation::None) };
+        } else {
+            let mut full = vec![0f32; self.cout * hh * ww];
+            let dst = Dst { ptr: SendPtr(full.as_mut_ptr()), row: ww, px: 1, ch: hh * ww };
+            // SAFETY: as above, into `full` (cout planes of hh × ww).
+            unsafe { conv3x3_padded(hh, ww, base, width, &self.convs[4], dst, Activation::None) };
+            for o in 0..self.cout {
+                for y in 0..h {
+                    out[(o * h + y) * w..][..w].copy_from_slice(&full[(o * hh + y) * ww..][..w]);
+                }
+            }
+        }
     }
 
     fn forward_padded(&self, x: &[f32], h: usize, w: usize, feat: &mut Vec<f32>, out: &mut [f32]) {

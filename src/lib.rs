@@ -30,6 +30,7 @@ pub mod rescaler;
 pub mod speed;
 pub mod user_models;
 pub mod versus;
+pub mod winograd;
 
 pub use bicubic::Bicubic;
 pub use codec::{Codec, Compressed, Quality};

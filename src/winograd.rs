@@ -1,0 +1,520 @@
+//! Winograd minimal filtering for the DenseBlock's 32-output 3×3 convolutions on the CPU.
+//!
+//! F(m×m, 3×3) computes an m×m output tile from an α×α input tile (α = m + 2) with α²
+//! multiplications per input/output channel pair instead of 9·m²: 2.25× fewer for F(2×2, 3×3)
+//! and 4× fewer for F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+//! Networks", 2016). Over channels the products become α² independent GEMMs:
+//! `M_ξ = V_ξ · U_ξ` with `V_ξ` (tiles × cin) the transformed input and `U_ξ` (cin × 32) the
+//! transformed weights, then each tile's output is `Aᵀ M A`.
+//!
+//! The DenseBlock suits it well: convolution k reads every channel written before it, so the
+//! transformed tiles of x, x1, x2, x3 are computed once, when their channels are written, and
+//! reused by every later convolution of the block; each convolution only transforms its own 32
+//! new output channels. The last convolution (3, 9 or 45 outputs, no activation) keeps the
+//! direct path (`fast_conv`), reading the same spatial buffer.
+//!
+//! Precision: the transforms add and subtract scaled copies of the inputs, so rounding errors
+//! grow with α (F(4×4, 3×3) has constants up to 8); see `docs/cpu-performance.md` for the
+//! measured errors and the variant chosen.
+
+use gemm::{gemm, Parallelism};
+use rayon::prelude::*;
+
+use crate::fast_conv::{PackedConv3x3, GROWTH};
+
+/// One F(m×m, 3×3) algorithm: its output tile side and its three transform matrices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variant {
+    pub name: &'static str,
+    /// Output tile side.
+    pub m: usize,
+    /// Input tile side, m + 2.
+    pub alpha: usize,
+    /// Bᵀ, α × α, row-major.
+    bt: &'static [f64],
+    /// G, α × 3.
+    g: &'static [f64],
+    /// Aᵀ, m × α.
+    at: &'static [f64],
+}
+
+/// F(2×2, 3×3): interpolation points 0, 1, −1, ∞.
+pub const F2X3: Variant = Variant {
+    name: "F(2x2,3x3)",
+    m: 2,
+    alpha: 4,
+    bt: &[1., 0., -1., 0., 0., 1., 1., 0., 0., -1., 1., 0., 0., 1., 0., -1.],
+    g: &[1., 0., 0., 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0., 0., 1.],
+    at: &[1., 1., 1., 0., 0., 1., -1., -1.],
+};
+
+/// F(4×4, 3×3): interpolation points 0, ±1, ±2, ∞.
+pub const F4X3: Variant = Variant {
+    name: "F(4x4,3x3)",
+    m: 4,
+    alpha: 6,
+    bt: &[
+        4., 0., -5., 0., 1., 0., //
+        0., -4., -4., 1., 1., 0., //
+        0., 4., -4., -1., 1., 0., //
+        0., -2., -1., 2., 1., 0., //
+        0., 2., -1., -2., 1., 0., //
+        0., 4., 0., -5., 0., 1.,
+    ],
+    g: &[
+        1. / 4., 0., 0., //
+        -1. / 6., -1. / 6., -1. / 6., //
+        -1. / 6., 1. / 6., -1. / 6., //
+        1. / 24., 1. / 12., 1. / 6., //
+        1. / 24., -1. / 12., 1. / 6., //
+        0., 0., 1.,
+    ],
+    at: &[
+        1., 1., 1., 1., 1., 0., //
+        0., 1., -1., 2., -2., 0., //
+        0., 1., 1., 4., 4., 0., //
+        0., 1., -1., 8., -8., 1.,
+    ],
+};
+
+/// Which variant the DenseBlocks use: `RESCALE_LAB_WINOGRAD` = `off`, `f2` or `f4`; read once.
+/// The default is the one chosen by measurement (`docs/cpu-performance.md`).
+pub fn configured() -> Option<Variant> {
+    static V: std::sync::OnceLock<Option<Variant>> = std::sync::OnceLock::new();
+    *V.get_or_init(|| match std::env::var("RESCALE_LAB_WINOGRAD").ok().as_deref() {
+        Some("off") | Some("0") => None,
+        Some("f2") => Some(F2X3),
+        Some("f4") => Some(F4X3),
+        _ => DEFAULT,
+    })
+}
+
+/// The variant used unless `RESCALE_LAB_WINOGRAD` says otherwise.
+pub const DEFAULT: Option<Variant> = Some(F4X3);
+
+/// Channels of one transform step: one AVX-512 register of f32.
+const LANES: usize = 16;
+/// Tiles per GEMM band: the band's α² output blocks (α²·band·32 floats) stay in L2.
+const BAND_TILES: usize = 96;
+
+fn band_tiles() -> usize {
+    static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *B.get_or_init(|| std::env::var("WINO_BAND").ok().and_then(|v| v.parse().ok()).unwrap_or(BAND_TILES))
+}
+
+/// A 32-output convolution's weights in the Winograd domain: `u[(ξ·cin + c)·32 + o]`.
+#[derive(Debug, Clone)]
+pub struct WinogradConv {
+    cin: usize,
+    u: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl WinogradConv {
+    /// `U = G g Gᵀ` for every (input, output) channel pair, computed in f64.
+    pub fn new(variant: Variant, conv: &PackedConv3x3) -> Self {
+        let (cin, cout, a) = (conv.cin(), conv.cout(), variant.alpha);
+        assert_eq!(cout, GROWTH, "winograd: the DenseBlock's 32-output convolutions only");
+        let mut u = vec![0f32; a * a * cin * cout];
+        for c in 0..cin {
+            for o in 0..cout {
+                let g = |ky: usize, kx: usize| conv.weight_at(o, c, ky, kx) as f64;
+                for i in 0..a {
+                    for j in 0..a {
+                        let mut sum = 0.0;
+                        for k in 0..3 {
+                            for l in 0..3 {
+                                sum += variant.g[i * 3 + k] * g(k, l) * variant.g[j * 3 + l];
+                            }
+                        }
+                        u[((i * a + j) * cin + c) * cout + o] = sum as f32;
+                    }
+                }
+            }
+        }
+        Self { cin, u, bias: conv.bias().to_vec() }
+    }
+}
+
+/// The geometry of one image in the Winograd path. The spatial buffer is zero-padded NHWC with
+/// `hp × wp` pixels of `width` channels, where `hp = m·th + 2` and `wp = m·tw + 2` (the image
+/// pixel (y, x) is (y + 1, x + 1)); everything outside the image is zero, so every tile reads
+/// only zeros past the edges. The transformed input is `α² × tiles × vwidth`.
+#[derive(Debug, Clone, Copy)]
+pub struct Geometry {
+    pub h: usize,
+    pub w: usize,
+    pub th: usize,
+    pub tw: usize,
+    pub hp: usize,
+    pub wp: usize,
+    pub width: usize,
+    pub vwidth: usize,
+}
+
+impl Geometry {
+    pub fn new(variant: Variant, h: usize, w: usize, width: usize, vwidth: usize) -> Self {
+        let m = variant.m;
+        let (th, tw) = (h.div_ceil(m), w.div_ceil(m));
+        Self { h, w, th, tw, hp: m * th + 2, wp: m * tw + 2, width, vwidth }
+    }
+
+    pub fn tiles(&self) -> usize {
+        self.th * self.tw
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ptr(*mut f32);
+unsafe impl Send for Ptr {}
+unsafe impl Sync for Ptr {}
+impl Ptr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// Transforms channels `[c0, c0 + n)` of every tile of the spatial buffer `feat` into `v`.
+pub fn transform_input(variant: Variant, geo: &Geometry, feat: &[f32], v: &mut [f32], c0: usize, n: usize) {
+    match variant.m {
+        2 => transform_input_impl::<4, 2>(variant, geo, feat, v, c0, n),
+        4 => transform_input_impl::<6, 4>(variant, geo, feat, v, c0, n),
+        _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
+    }
+}
+
+fn transform_input_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, feat: &[f32], v: &mut [f32], c0: usize, n: usize) {
+    assert_eq!((variant.alpha, variant.m), (A, M));
+    let tiles = geo.tiles();
+    assert!(feat.len() >= geo.hp * geo.wp * geo.width && v.len() >= A * A * tiles * geo.vwidth && c0 + n <= geo.vwidth);
+    let out = Ptr(v.as_mut_ptr());
+    let simd = simd();
+    (0..geo.th).into_par_iter().for_each(|ty| {
+        let out = out.get();
+        // SAFETY: tile row `ty` writes only its own tiles of `v`; the features the kernels were
+        // compiled for are present (`simd`).
+        unsafe {
+            match simd {
+                #[cfg(target_arch = "x86_64")]
+                Simd::Avx512 => input_row_avx512::<A, M>(geo, feat, out, ty, c0, n),
+                #[cfg(target_arch = "x86_64")]
+                Simd::Avx2 => input_row_avx2::<A, M>(geo, feat, out, ty, c0, n),
+                Simd::Base => input_row::<A, M>(geo, feat, out, ty, c0, n),
+            }
+        }
+    });
+}
+
+/// The CPU's vector width for the transforms, detected once (the crate is built for baseline
+/// x86-64; the GEMM crate dispatches the same way).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Simd {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    Base,
+}
+
+fn simd() -> Simd {
+    static S: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
+    *S.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Simd::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return Simd::Avx2;
+            }
+        }
+        Simd::Base
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn input_row_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
+    input_row::<A, M>(geo, feat, out, ty, c0, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn input_row_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
+    input_row::<A, M>(geo, feat, out, ty, c0, n)
+}
+
+/// The input transform of tile row `ty`, channels `[c0, c0 + n)`, `LANES` channels at a time.
+///
+/// # Safety
+/// `out` must be `v` of [`transform_input`], with no other writer of tile row `ty`.
+#[inline(always)]
+unsafe fn input_row<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
+    let tiles = geo.tiles();
+    let mut d = [[[0f32; LANES]; A]; A];
+    let mut t = [[[0f32; LANES]; A]; A];
+    for tx in 0..geo.tw {
+        let tile = ty * geo.tw + tx;
+        let mut c = c0;
+        while c < c0 + n {
+            let lanes = LANES.min(c0 + n - c);
+            for (i, row) in d.iter_mut().enumerate() {
+                for (j, px) in row.iter_mut().enumerate() {
+                    let at = ((M * ty + i) * geo.wp + M * tx + j) * geo.width + c;
+                    // A full register's copy is inlined; only a last partial one loops.
+                    if lanes == LANES {
+                        *px = feat[at..at + LANES].try_into().unwrap();
+                    } else {
+                        px[..lanes].iter_mut().zip(&feat[at..at + lanes]).for_each(|(d, s)| *d = *s);
+                    }
+                }
+            }
+            // t = Bᵀ d (columns), then v = t B (rows), on vectors of channels.
+            for j in 0..A {
+                let col: [[f32; LANES]; A] = std::array::from_fn(|k| d[k][j]);
+                let out = input_1d::<A>(&col);
+                for i in 0..A {
+                    t[i][j] = out[i];
+                }
+            }
+            for i in 0..A {
+                let row = input_1d::<A>(&t[i]);
+                for (j, acc) in row.iter().enumerate() {
+                    let dst = out.add(((i * A + j) * tiles + tile) * geo.vwidth + c);
+                    if lanes == LANES {
+                        std::ptr::copy_nonoverlapping(acc.as_ptr(), dst, LANES);
+                    } else {
+                        for (l, &value) in acc[..lanes].iter().enumerate() {
+                            *dst.add(l) = value;
+                        }
+                    }
+                }
+            }
+            c += lanes;
+        }
+    }
+}
+
+/// `Bᵀ d` for one column of α vectors, written out: the matrices' zeros and ones cost nothing.
+#[inline(always)]
+fn input_1d<const A: usize>(d: &[[f32; LANES]; A]) -> [[f32; LANES]; A] {
+    let mut v = [[0f32; LANES]; A];
+    for l in 0..LANES {
+        if A == 4 {
+            v[0][l] = d[0][l] - d[2][l];
+            v[1][l] = d[1][l] + d[2][l];
+            v[2][l] = d[2][l] - d[1][l];
+            v[3][l] = d[1][l] - d[3][l];
+        } else {
+            let (d0, d1, d2, d3, d4, d5) = (d[0][l], d[1][l], d[2][l], d[3][l], d[4][l], d[5][l]);
+            v[0][l] = 4.0 * d0 - 5.0 * d2 + d4;
+            v[1][l] = -4.0 * (d1 + d2) + d3 + d4;
+            v[2][l] = 4.0 * (d1 - d2) - d3 + d4;
+            v[3][l] = 2.0 * (d3 - d1) - d2 + d4;
+            v[4][l] = 2.0 * (d1 - d3) - d2 + d4;
+            v[5][l] = 4.0 * d1 - 5.0 * d3 + d5;
+        }
+    }
+    v
+}
+
+/// `Aᵀ m` for one column of α vectors, written out like [`input_1d`].
+#[inline(always)]
+fn output_1d<const A: usize, const M: usize, const O: usize>(m: &[[f32; O]; A]) -> [[f32; O]; M] {
+    let mut y = [[0f32; O]; M];
+    for l in 0..O {
+        if A == 4 {
+            y[0][l] = m[0][l] + m[1][l] + m[2][l];
+            y[1][l] = m[1][l] - m[2][l] - m[3][l];
+        } else {
+            let (m0, m1, m2, m3, m4, m5) = (m[0][l], m[1][l], m[2][l], m[3][l], m[4][l], m[5][l]);
+            let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+            y[0][l] = m0 + s12 + s34;
+            y[1][l] = d12 + 2.0 * d34;
+            y[2][l] = s12 + 4.0 * s34;
+            y[3][l] = d12 + 8.0 * d34 + m5;
+        }
+    }
+    y
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One 32-output convolution in the Winograd domain: reads channels `[0, conv.cin)` of `v`,
+/// writes LeakyReLU(conv + bias) into channels `[slot, slot + 32)` of the image pixels of
+/// `feat` (the padding stays zero).
+pub fn convolve(variant: Variant, geo: &Geometry, v: &[f32], conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
+    match variant.m {
+        2 => convolve_impl::<4, 2>(variant, geo, v, conv, feat, slot, slope),
+        4 => convolve_impl::<6, 4>(variant, geo, v, conv, feat, slot, slope),
+        _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
+    }
+}
+
+fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, v: &[f32], conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
+    const O: usize = GROWTH;
+    assert_eq!((variant.alpha, variant.m), (A, M));
+    let simd = simd();
+    let tiles = geo.tiles();
+    let cin = conv.cin;
+    assert!(v.len() >= A * A * tiles * geo.vwidth && cin <= geo.vwidth && slot + O <= geo.width);
+    assert!(feat.len() >= geo.hp * geo.wp * geo.width);
+    let band_tiles = band_tiles();
+    let bands = tiles.div_ceil(band_tiles);
+    let feat_ptr = Ptr(feat.as_mut_ptr());
+    (0..bands).into_par_iter().for_each(|b| {
+        let feat = feat_ptr.get();
+        let t0 = b * band_tiles;
+        let nt = band_tiles.min(tiles - t0);
+        SCRATCH.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let len = A * A * nt * O;
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            let mm = &mut buf[..len];
+            for xi in 0..A * A {
+                // SAFETY: rows t0..t0 + nt of V_ξ (row stride vwidth, first cin columns) and
+                // U_ξ (cin × 32); the output block is this thread's scratch.
+                unsafe {
+                    gemm(
+                        nt,
+                        O,
+                        cin,
+                        mm.as_mut_ptr().add(xi * nt * O),
+                        1,
+                        O as isize,
+                        false,
+                        v.as_ptr().add((xi * tiles + t0) * geo.vwidth),
+                        1,
+                        geo.vwidth as isize,
+                        conv.u.as_ptr().add(xi * cin * O),
+                        1,
+                        O as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        Parallelism::None,
+                    );
+                }
+            }
+            let bias: [f32; O] = conv.bias[..O].try_into().unwrap();
+            // SAFETY: this band's tiles' pixels are written by this band only; the features the
+            // kernels were compiled for are present (`simd`).
+            unsafe {
+                match simd {
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx512 => output_band_avx512::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx2 => output_band_avx2::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
+                    Simd::Base => output_band::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
+                }
+            }
+        });
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn output_band_avx512<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
+    output_band::<A, M>(geo, mm, nt, t0, bias, feat, slot, slope)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn output_band_avx2<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
+    output_band::<A, M>(geo, mm, nt, t0, bias, feat, slot, slope)
+}
+
+/// The output transform of a band of `nt` tiles from `t0`: `mm` holds the band's α² GEMM
+/// outputs (`nt × 32` each); bias and LeakyReLU, then the image pixels of `feat`.
+///
+/// # Safety
+/// `feat` must be the spatial buffer of `geo`, with no other writer of these tiles' pixels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
+    const O: usize = GROWTH;
+    let mut t = [[[0f32; O]; A]; M];
+    for k in 0..nt {
+        let tile = t0 + k;
+        let (ty, tx) = (tile / geo.tw, tile % geo.tw);
+        // t = Aᵀ m (columns), then y = t A (rows), on vectors of output channels.
+        for j in 0..A {
+            let col: [[f32; O]; A] = std::array::from_fn(|r| mm[((r * A + j) * nt + k) * O..][..O].try_into().unwrap());
+            let out = output_1d::<A, M, O>(&col);
+            for i in 0..M {
+                t[i][j] = out[i];
+            }
+        }
+        for i in 0..M {
+            let y = M * ty + i;
+            if y >= geo.h {
+                break;
+            }
+            let row = output_1d::<A, M, O>(&t[i]);
+            for (j, values) in row.iter().enumerate() {
+                let x = M * tx + j;
+                if x >= geo.w {
+                    break;
+                }
+                let mut acc = [0f32; O];
+                for l in 0..O {
+                    let v = values[l] + bias[l];
+                    acc[l] = if v < 0.0 { v * slope } else { v };
+                }
+                let dst = feat.add(((y + 1) * geo.wp + x + 1) * geo.width + slot);
+                std::ptr::copy_nonoverlapping(acc.as_ptr(), dst, O);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d with g, in one dimension (the 2-D algorithm
+    /// is this nested), for both variants.
+    /// The written-out transforms are the matrices.
+    #[test]
+    fn the_fast_transforms_are_the_matrices() {
+        fn check<const A: usize, const M: usize>(v: Variant) {
+            let d: [[f32; LANES]; A] = std::array::from_fn(|k| [k as f32 * 1.5 - 2.0; LANES]);
+            let got = input_1d::<A>(&d);
+            let m: [[f32; GROWTH]; A] = std::array::from_fn(|k| [(k * k) as f32 - 3.0; GROWTH]);
+            let out = output_1d::<A, M, GROWTH>(&m);
+            for i in 0..A {
+                let want: f64 = (0..A).map(|k| v.bt[i * A + k] * d[k][0] as f64).sum();
+                assert_eq!(got[i][0] as f64, want, "{} Bᵀ row {i}", v.name);
+            }
+            for i in 0..M {
+                let want: f64 = (0..A).map(|k| v.at[i * A + k] * m[k][0] as f64).sum();
+                assert_eq!(out[i][0] as f64, want, "{} Aᵀ row {i}", v.name);
+            }
+        }
+        check::<4, 2>(F2X3);
+        check::<6, 4>(F4X3);
+    }
+
+    #[test]
+    fn the_matrices_compute_a_correlation() {
+        for v in [F2X3, F4X3] {
+            let d: Vec<f64> = (0..v.alpha).map(|i| ((i * 7 + 3) % 11) as f64 - 4.5).collect();
+            let g = [0.3, -1.2, 0.7];
+            let gg: Vec<f64> = (0..v.alpha).map(|i| (0..3).map(|k| v.g[i * 3 + k] * g[k]).sum()).collect();
+            let bd: Vec<f64> = (0..v.alpha).map(|i| (0..v.alpha).map(|k| v.bt[i * v.alpha + k] * d[k]).sum()).collect();
+            for i in 0..v.m {
+                let y: f64 = (0..v.alpha).map(|k| v.at[i * v.alpha + k] * gg[k] * bd[k]).sum();
+                let direct: f64 = (0..3).map(|k| d[i + k] * g[k]).sum();
+                assert!((y - direct).abs() < 1e-12, "{}: output {i} is {y}, direct {direct}", v.name);
+            }
+        }
+    }
+}
