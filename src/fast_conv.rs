@@ -480,8 +480,6 @@ thread_local! {
     /// dozens of blocks of the same size in a row, and a fresh zeroed allocation of tens of MB
     /// each time shows in the profile.
     static FEATURES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// The Winograd-domain tiles of the block's channels, kept like `FEATURES`.
-    static TRANSFORMED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// 3×3 convolution (padding 1) of one NHWC image held in slices.
@@ -639,12 +637,9 @@ impl PackedDenseBlock {
             // A block running inside another block's call on this thread (not done by the
             // networks) gets its own buffer instead of a borrow panic.
             match (cell.try_borrow_mut(), &self.winograd) {
-                (Ok(mut feat), Some(wino)) => TRANSFORMED.with(|v| match v.try_borrow_mut() {
-                    Ok(mut v) => self.forward_winograd(wino, x, h, w, &mut feat, &mut v, out),
-                    Err(_) => self.forward_winograd(wino, x, h, w, &mut feat, &mut Vec::new(), out),
-                }),
+                (Ok(mut feat), Some(wino)) => self.forward_winograd(wino, x, h, w, &mut feat, out),
                 (Ok(mut feat), None) => self.forward_padded(x, h, w, &mut feat, out),
-                (Err(_), Some(wino)) => self.forward_winograd(wino, x, h, w, &mut Vec::new(), &mut Vec::new(), out),
+                (Err(_), Some(wino)) => self.forward_winograd(wino, x, h, w, &mut Vec::new(), out),
                 (Err(_), None) => self.forward_padded(x, h, w, &mut Vec::new(), out),
             }
         })
@@ -660,25 +655,14 @@ impl PackedDenseBlock {
         h: usize,
         w: usize,
         feat: &mut Vec<f32>,
-        v: &mut Vec<f32>,
         out: &mut [f32],
     ) {
         let width = self.cin + 4 * GROWTH;
-        let geo = Geometry::new(*variant, h, w, width, self.cin + 3 * GROWTH);
+        let geo = Geometry::new(*variant, h, w, width);
         fill_padded_nhwc_in(x, self.cin, h, w, width, geo.hp, geo.wp, feat);
-        let v_len = variant.alpha * variant.alpha * geo.tiles() * geo.vwidth;
-        if v.len() < v_len {
-            v.resize(v_len, 0.0);
-        }
-        let v = &mut v[..v_len];
         let feat_len = geo.hp * geo.wp * width;
-        crate::winograd::transform_input(*variant, &geo, &feat[..feat_len], v, 0, self.cin);
         for (i, conv) in wconvs.iter().enumerate() {
-            let slot = self.cin + i * GROWTH;
-            crate::winograd::convolve(*variant, &geo, v, conv, &mut feat[..feat_len], slot, LEAKY_SLOPE);
-            if i < 3 {
-                crate::winograd::transform_input(*variant, &geo, &feat[..feat_len], v, slot, GROWTH);
-            }
+            crate::winograd::convolve(*variant, &geo, conv, &mut feat[..feat_len], self.cin + i * GROWTH, LEAKY_SLOPE);
         }
         // conv5 over the whole tile grid (the extra pixels are zero and their outputs dropped).
         let (hh, ww) = (geo.hp - 2, geo.wp - 2);

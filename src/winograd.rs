@@ -90,16 +90,16 @@ pub fn configured() -> Option<Variant> {
 }
 
 /// The variant used unless `RESCALE_LAB_WINOGRAD` says otherwise.
-pub const DEFAULT: Option<Variant> = Some(F4X3);
+pub const DEFAULT: Option<Variant> = Some(F2X3);
 
 /// Channels of one transform step: one AVX-512 register of f32.
 const LANES: usize = 16;
-/// Tiles per GEMM band: the band's α² output blocks (α²·band·32 floats) stay in L2.
-const BAND_TILES: usize = 96;
+/// Target size in bytes of a band's transformed inputs and products (about half a core's L2).
+const BAND_BYTES: usize = 1 << 20;
 
-fn band_tiles() -> usize {
+fn band_bytes() -> usize {
     static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *B.get_or_init(|| std::env::var("WINO_BAND").ok().and_then(|v| v.parse().ok()).unwrap_or(BAND_TILES))
+    *B.get_or_init(|| std::env::var("WINO_BAND_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(BAND_BYTES, |k| k << 10))
 }
 
 /// A 32-output convolution's weights in the Winograd domain: `u[(ξ·cin + c)·32 + o]`.
@@ -139,7 +139,7 @@ impl WinogradConv {
 /// The geometry of one image in the Winograd path. The spatial buffer is zero-padded NHWC with
 /// `hp × wp` pixels of `width` channels, where `hp = m·th + 2` and `wp = m·tw + 2` (the image
 /// pixel (y, x) is (y + 1, x + 1)); everything outside the image is zero, so every tile reads
-/// only zeros past the edges. The transformed input is `α² × tiles × vwidth`.
+/// only zeros past the edges.
 #[derive(Debug, Clone, Copy)]
 pub struct Geometry {
     pub h: usize,
@@ -149,14 +149,13 @@ pub struct Geometry {
     pub hp: usize,
     pub wp: usize,
     pub width: usize,
-    pub vwidth: usize,
 }
 
 impl Geometry {
-    pub fn new(variant: Variant, h: usize, w: usize, width: usize, vwidth: usize) -> Self {
+    pub fn new(variant: Variant, h: usize, w: usize, width: usize) -> Self {
         let m = variant.m;
         let (th, tw) = (h.div_ceil(m), w.div_ceil(m));
-        Self { h, w, th, tw, hp: m * th + 2, wp: m * tw + 2, width, vwidth }
+        Self { h, w, th, tw, hp: m * th + 2, wp: m * tw + 2, width }
     }
 
     pub fn tiles(&self) -> usize {
@@ -172,37 +171,6 @@ impl Ptr {
     fn get(self) -> *mut f32 {
         self.0
     }
-}
-
-/// Transforms channels `[c0, c0 + n)` of every tile of the spatial buffer `feat` into `v`.
-pub fn transform_input(variant: Variant, geo: &Geometry, feat: &[f32], v: &mut [f32], c0: usize, n: usize) {
-    match variant.m {
-        2 => transform_input_impl::<4, 2>(variant, geo, feat, v, c0, n),
-        4 => transform_input_impl::<6, 4>(variant, geo, feat, v, c0, n),
-        _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
-    }
-}
-
-fn transform_input_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, feat: &[f32], v: &mut [f32], c0: usize, n: usize) {
-    assert_eq!((variant.alpha, variant.m), (A, M));
-    let tiles = geo.tiles();
-    assert!(feat.len() >= geo.hp * geo.wp * geo.width && v.len() >= A * A * tiles * geo.vwidth && c0 + n <= geo.vwidth);
-    let out = Ptr(v.as_mut_ptr());
-    let simd = simd();
-    (0..geo.th).into_par_iter().for_each(|ty| {
-        let out = out.get();
-        // SAFETY: tile row `ty` writes only its own tiles of `v`; the features the kernels were
-        // compiled for are present (`simd`).
-        unsafe {
-            match simd {
-                #[cfg(target_arch = "x86_64")]
-                Simd::Avx512 => input_row_avx512::<A, M>(geo, feat, out, ty, c0, n),
-                #[cfg(target_arch = "x86_64")]
-                Simd::Avx2 => input_row_avx2::<A, M>(geo, feat, out, ty, c0, n),
-                Simd::Base => input_row::<A, M>(geo, feat, out, ty, c0, n),
-            }
-        }
-    });
 }
 
 /// The CPU's vector width for the transforms, detected once (the crate is built for baseline
@@ -234,65 +202,57 @@ fn simd() -> Simd {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn input_row_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
-    input_row::<A, M>(geo, feat, out, ty, c0, n)
+unsafe fn input_tiles_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+    input_tiles::<A, M>(geo, feat, t0, nt, n, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_row_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
-    input_row::<A, M>(geo, feat, out, ty, c0, n)
+unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+    input_tiles::<A, M>(geo, feat, t0, nt, n, out)
 }
 
-/// The input transform of tile row `ty`, channels `[c0, c0 + n)`, `LANES` channels at a time.
-///
-/// # Safety
-/// `out` must be `v` of [`transform_input`], with no other writer of tile row `ty`.
+/// The input transform of tiles `t0..t0 + nt` (raster order), channels `[0, n)`, `LANES`
+/// channels at a time, into `out`: α² blocks of `nt` rows of [`padded_channels`]`(n)` floats,
+/// one block per ξ, each the left operand of that ξ's GEMM. Whole registers are read and
+/// written even past `n` (the spatial buffer has 96 more channels than any convolution reads;
+/// the rows are padded), so that no copy is a variable-length one.
 #[inline(always)]
-unsafe fn input_row<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], out: *mut f32, ty: usize, c0: usize, n: usize) {
-    let tiles = geo.tiles();
+fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+    let stride = padded_channels(n);
     let mut d = [[[0f32; LANES]; A]; A];
     let mut t = [[[0f32; LANES]; A]; A];
-    for tx in 0..geo.tw {
-        let tile = ty * geo.tw + tx;
-        let mut c = c0;
-        while c < c0 + n {
-            let lanes = LANES.min(c0 + n - c);
+    for k in 0..nt {
+        let (ty, tx) = ((t0 + k) / geo.tw, (t0 + k) % geo.tw);
+        for c in (0..n).step_by(LANES) {
             for (i, row) in d.iter_mut().enumerate() {
                 for (j, px) in row.iter_mut().enumerate() {
                     let at = ((M * ty + i) * geo.wp + M * tx + j) * geo.width + c;
-                    // A full register's copy is inlined; only a last partial one loops.
-                    if lanes == LANES {
-                        *px = feat[at..at + LANES].try_into().unwrap();
-                    } else {
-                        px[..lanes].iter_mut().zip(&feat[at..at + lanes]).for_each(|(d, s)| *d = *s);
-                    }
+                    *px = feat[at..at + LANES].try_into().unwrap();
                 }
             }
             // t = Bᵀ d (columns), then v = t B (rows), on vectors of channels.
             for j in 0..A {
-                let col: [[f32; LANES]; A] = std::array::from_fn(|k| d[k][j]);
-                let out = input_1d::<A>(&col);
+                let col: [[f32; LANES]; A] = std::array::from_fn(|r| d[r][j]);
+                let v = input_1d::<A>(&col);
                 for i in 0..A {
-                    t[i][j] = out[i];
+                    t[i][j] = v[i];
                 }
             }
             for i in 0..A {
                 let row = input_1d::<A>(&t[i]);
-                for (j, acc) in row.iter().enumerate() {
-                    let dst = out.add(((i * A + j) * tiles + tile) * geo.vwidth + c);
-                    if lanes == LANES {
-                        std::ptr::copy_nonoverlapping(acc.as_ptr(), dst, LANES);
-                    } else {
-                        for (l, &value) in acc[..lanes].iter().enumerate() {
-                            *dst.add(l) = value;
-                        }
-                    }
+                for (j, v) in row.iter().enumerate() {
+                    let at = ((i * A + j) * nt + k) * stride + c;
+                    out[at..at + LANES].copy_from_slice(v);
                 }
             }
-            c += lanes;
         }
     }
+}
+
+/// Row length of the transformed inputs of `n` channels: whole registers.
+fn padded_channels(n: usize) -> usize {
+    n.div_ceil(LANES) * LANES
 }
 
 /// `Bᵀ d` for one column of α vectors, written out: the matrices' zeros and ones cost nothing.
@@ -342,42 +302,61 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// One 32-output convolution in the Winograd domain: reads channels `[0, conv.cin)` of `v`,
-/// writes LeakyReLU(conv + bias) into channels `[slot, slot + 32)` of the image pixels of
-/// `feat` (the padding stays zero).
-pub fn convolve(variant: Variant, geo: &Geometry, v: &[f32], conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
+/// One 32-output convolution: reads channels `[0, conv.cin)` of the image in `feat`, writes
+/// LeakyReLU(conv + bias) into channels `[slot, slot + 32)` of its pixels (the padding stays
+/// zero). Bands of tiles run in parallel; each transforms its tiles' inputs into a buffer that
+/// stays in cache, multiplies, and transforms the products back.
+pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
     match variant.m {
-        2 => convolve_impl::<4, 2>(variant, geo, v, conv, feat, slot, slope),
-        4 => convolve_impl::<6, 4>(variant, geo, v, conv, feat, slot, slope),
+        2 => convolve_impl::<4, 2>(variant, geo, conv, feat, slot, slope),
+        4 => convolve_impl::<6, 4>(variant, geo, conv, feat, slot, slope),
         _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
     }
 }
 
-fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, v: &[f32], conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
+fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
     const O: usize = GROWTH;
     assert_eq!((variant.alpha, variant.m), (A, M));
     let simd = simd();
     let tiles = geo.tiles();
     let cin = conv.cin;
-    assert!(v.len() >= A * A * tiles * geo.vwidth && cin <= geo.vwidth && slot + O <= geo.width);
-    assert!(feat.len() >= geo.hp * geo.wp * geo.width);
-    let band_tiles = band_tiles();
-    let bands = tiles.div_ceil(band_tiles);
+    // Whole-register reads past channel cin stay inside each pixel (see `input_tiles`).
+    assert!(cin <= slot && slot + O <= geo.width && padded_channels(cin) <= geo.width && feat.len() >= geo.hp * geo.wp * geo.width);
+    let stride = padded_channels(cin);
+    // A band's transformed inputs and products (α²·nt·(cin + 32) floats) should fit in L2.
+    let by_cache = band_bytes() / (A * A * (stride + O) * std::mem::size_of::<f32>());
+    let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
+    let bands = tiles.div_ceil(band);
     let feat_ptr = Ptr(feat.as_mut_ptr());
+    let feat_len = feat.len();
     (0..bands).into_par_iter().for_each(|b| {
-        let feat = feat_ptr.get();
-        let t0 = b * band_tiles;
-        let nt = band_tiles.min(tiles - t0);
+        let t0 = b * band;
+        let nt = band.min(tiles - t0);
         SCRATCH.with(|cell| {
             let mut buf = cell.borrow_mut();
-            let len = A * A * nt * O;
-            if buf.len() < len {
-                buf.resize(len, 0.0);
+            let (v_len, m_len) = (A * A * nt * stride, A * A * nt * O);
+            if buf.len() < v_len + m_len {
+                buf.resize(v_len + m_len, 0.0);
             }
-            let mm = &mut buf[..len];
+            let (v, rest) = buf.split_at_mut(v_len);
+            let mm = &mut rest[..m_len];
+            {
+                // SAFETY: only channels [0, cin) are read, which no band writes (they write
+                // [slot, slot + 32), slot ≥ cin).
+                let feat = unsafe { std::slice::from_raw_parts(feat_ptr.get() as *const f32, feat_len) };
+                // SAFETY: the features the kernels were compiled for are present (`simd`).
+                unsafe {
+                    match simd {
+                        #[cfg(target_arch = "x86_64")]
+                        Simd::Avx512 => input_tiles_avx512::<A, M>(geo, feat, t0, nt, cin, v),
+                        #[cfg(target_arch = "x86_64")]
+                        Simd::Avx2 => input_tiles_avx2::<A, M>(geo, feat, t0, nt, cin, v),
+                        Simd::Base => input_tiles::<A, M>(geo, feat, t0, nt, cin, v),
+                    }
+                }
+            }
             for xi in 0..A * A {
-                // SAFETY: rows t0..t0 + nt of V_ξ (row stride vwidth, first cin columns) and
-                // U_ξ (cin × 32); the output block is this thread's scratch.
+                // SAFETY: V_ξ is nt × cin (row stride `stride`), U_ξ cin × 32; M_ξ is nt × 32.
                 unsafe {
                     gemm(
                         nt,
@@ -387,9 +366,9 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                         1,
                         O as isize,
                         false,
-                        v.as_ptr().add((xi * tiles + t0) * geo.vwidth),
+                        v.as_ptr().add(xi * nt * stride),
                         1,
-                        geo.vwidth as isize,
+                        stride as isize,
                         conv.u.as_ptr().add(xi * cin * O),
                         1,
                         O as isize,
@@ -403,6 +382,7 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                 }
             }
             let bias: [f32; O] = conv.bias[..O].try_into().unwrap();
+            let feat = feat_ptr.get();
             // SAFETY: this band's tiles' pixels are written by this band only; the features the
             // kernels were compiled for are present (`simd`).
             unsafe {

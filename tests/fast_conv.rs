@@ -2,6 +2,7 @@
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig};
+use rescale_lab::winograd;
 use rescale_lab::fast_conv::{
     conv3x3, conv3x3_nhwc, dense_block_forward, Activation, PackedConv3x3, PackedDenseBlock, GROWTH,
 };
@@ -50,13 +51,44 @@ fn dense_block_matches_candle() -> Result<()> {
         let convs = dense_weights(cin, cout, &dev)?;
         let packed = PackedDenseBlock::new(&convs)?;
         assert_eq!((packed.cin(), packed.cout()), (cin, cout));
-        for &(h, w) in SIZES {
-            let x = rand_t(&[1, cin, h, w], 1.0, &dev)?;
-            let want = candle_dense(&x, &convs)?;
-            let got = packed.forward(&x)?;
-            let err = rel_err(&got, &want)?;
-            assert!(err <= 1e-4, "cin {cin} cout {cout} {h}×{w}: rel err {err}");
+        // The direct path and both Winograd variants, whatever the default is.
+        for variant in [None, Some(winograd::F2X3), Some(winograd::F4X3)] {
+            let packed = packed.clone().with_winograd(variant);
+            for &(h, w) in SIZES {
+                let x = rand_t(&[1, cin, h, w], 1.0, &dev)?;
+                let want = candle_dense(&x, &convs)?;
+                let got = packed.forward(&x)?;
+                let err = rel_err(&got, &want)?;
+                let name = variant.map_or("direct", |v| v.name);
+                assert!(err <= 1e-4, "{name}: cin {cin} cout {cout} {h}×{w}: rel err {err}");
+            }
         }
+    }
+    Ok(())
+}
+
+/// Winograd's error against an f64 evaluation, next to the direct path's: F(2x2) stays within
+/// a few times the direct path's rounding, F(4x4) is allowed about ten times more (its transforms
+/// scale values by up to 8 and 5 before they cancel).
+#[test]
+fn winograd_rounding_error_against_f64() -> Result<()> {
+    let dev = Device::Cpu;
+    for &(cin, cout) in &[(9usize, 3usize), (45, 3)] {
+        let convs = dense_weights(cin, cout, &dev)?;
+        let convs64: Vec<(Tensor, Tensor)> = convs.iter().map(|(w, b)| Ok((w.to_dtype(DType::F64)?, b.to_dtype(DType::F64)?))).collect::<Result<_>>()?;
+        let convs64: [(Tensor, Tensor); 5] = convs64.try_into().unwrap();
+        let x = rand_t(&[1, cin, 37, 29], 1.0, &dev)?;
+        let exact = candle_dense(&x.to_dtype(DType::F64)?, &convs64)?;
+        let packed = PackedDenseBlock::new(&convs)?;
+        let err = |variant| -> Result<f64> {
+            let got = packed.clone().with_winograd(variant).forward(&x)?.to_dtype(DType::F64)?;
+            Ok((got - &exact)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f64>()?)
+        };
+        let direct = err(None)?;
+        let (f2, f4) = (err(Some(winograd::F2X3))?, err(Some(winograd::F4X3))?);
+        println!("cin {cin}: max abs error direct {direct:.2e}, F(2x2) {f2:.2e}, F(4x4) {f4:.2e}");
+        assert!(f2 <= 4.0 * direct.max(1e-7), "F(2x2) {f2:e} vs direct {direct:e}");
+        assert!(f4 <= 40.0 * direct.max(1e-7), "F(4x4) {f4:e} vs direct {direct:e}");
     }
     Ok(())
 }
