@@ -27,7 +27,7 @@ use candle_core::{bail, DType, Device, Result, Tensor};
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
-use crate::winograd::{Geometry, Variant, WinogradConv};
+use crate::winograd::{Geometry, Sink, Variant, WinogradConv};
 
 /// Channels added by each of the DenseBlock's first four convolutions.
 pub const GROWTH: usize = 32;
@@ -45,6 +45,8 @@ const MAX_BAND_PIXELS: usize = 4096;
 /// (`cin × 9·cout`), then a 3×3 shift-and-add. Nine per-tap GEMMs with so few output columns
 /// would run the GEMM kernel mostly empty and re-read the input nine times for 2·cout flops.
 pub const KN2ROW_MAX_COUT: usize = 16;
+/// The last convolution of a block joins the Winograd path from this many outputs on.
+pub const WINOGRAD_MIN_COUT: usize = 32;
 /// Target size in bytes of one kn2row band's GEMM output.
 const KN2ROW_BAND_BYTES: usize = 1 << 20;
 
@@ -447,17 +449,18 @@ fn padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize) -> Vec<f32
 /// channels) and the input channels written: a DenseBlock writes every other interior channel
 /// before anything reads it, so the rest of the buffer may hold stale values.
 fn fill_padded_nhwc(x: &[f32], c: usize, h: usize, w: usize, width: usize, out: &mut Vec<f32>) {
-    fill_padded_nhwc_in(x, c, h, w, width, h + 2, w + 2, out)
+    let len = (h + 2) * (w + 2) * width;
+    if out.len() < len {
+        out.resize(len, 0.0);
+    }
+    fill_padded_nhwc_in(x, c, h, w, width, h + 2, w + 2, &mut out[..len])
 }
 
 /// [`fill_padded_nhwc`] into a buffer of `hp × wp` pixels (at least `(h + 2) × (w + 2)`): the
 /// pixels right of and below the image are zeroed like the border.
 #[allow(clippy::too_many_arguments)]
-fn fill_padded_nhwc_in(x: &[f32], c: usize, h: usize, w: usize, width: usize, hp: usize, wp: usize, out: &mut Vec<f32>) {
+fn fill_padded_nhwc_in(x: &[f32], c: usize, h: usize, w: usize, width: usize, hp: usize, wp: usize, out: &mut [f32]) {
     let len = hp * wp * width;
-    if out.len() < len {
-        out.resize(len, 0.0);
-    }
     let out = &mut out[..len];
     let row_len = wp * width;
     out[..row_len].fill(0.0);
@@ -603,7 +606,10 @@ impl PackedDenseBlock {
 
     /// The same block with conv1..conv4 computed by `variant` (`None`: the direct path).
     pub fn with_winograd(mut self, variant: Option<Variant>) -> Self {
-        self.winograd = variant.map(|v| (v, self.convs[..4].iter().map(|c| WinogradConv::new(v, c)).collect()));
+        // conv5 too when it has enough outputs to fill the GEMMs (IRN ×4's 45); with 3 or 9 the
+        // direct kn2row path is the faster one.
+        let count = if self.cout >= WINOGRAD_MIN_COUT { 5 } else { 4 };
+        self.winograd = variant.map(|v| (v, self.convs[..count].iter().map(|c| WinogradConv::new(v, c)).collect()));
         self
     }
 
@@ -657,12 +663,24 @@ impl PackedDenseBlock {
         feat: &mut Vec<f32>,
         out: &mut [f32],
     ) {
-        let width = self.cin + 4 * GROWTH;
+        // Pixels a whole number of cache lines long, starting on a line: the transforms read
+        // 16 channels (one line) at a time.
+        let width = (self.cin + 4 * GROWTH).next_multiple_of(16);
         let geo = Geometry::new(*variant, h, w, width);
-        fill_padded_nhwc_in(x, self.cin, h, w, width, geo.hp, geo.wp, feat);
         let feat_len = geo.hp * geo.wp * width;
-        for (i, conv) in wconvs.iter().enumerate() {
-            crate::winograd::convolve(*variant, &geo, conv, &mut feat[..feat_len], self.cin + i * GROWTH, LEAKY_SLOPE);
+        if feat.len() < feat_len + 16 {
+            feat.resize(feat_len + 16, 0.0);
+        }
+        let skew = feat.as_ptr().align_offset(64).min(15);
+        let feat = &mut feat[skew..skew + feat_len];
+        fill_padded_nhwc_in(x, self.cin, h, w, width, geo.hp, geo.wp, feat);
+        for (i, conv) in wconvs.iter().take(4).enumerate() {
+            let sink = Sink::Features { slot: self.cin + i * GROWTH, slope: LEAKY_SLOPE };
+            crate::winograd::convolve(*variant, &geo, conv, feat, sink, &mut []);
+        }
+        if let Some(conv5) = wconvs.get(4) {
+            crate::winograd::convolve(*variant, &geo, conv5, feat, Sink::Planes, out);
+            return;
         }
         // conv5 over the whole tile grid (the extra pixels are zero and their outputs dropped).
         let (hh, ww) = (geo.hp - 2, geo.wp - 2);

@@ -20,7 +20,7 @@
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
-use crate::fast_conv::{PackedConv3x3, GROWTH};
+use crate::fast_conv::PackedConv3x3;
 
 /// One F(m×m, 3×3) algorithm: its output tile side and its three transform matrices.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,11 +102,13 @@ fn band_bytes() -> usize {
     *B.get_or_init(|| std::env::var("WINO_BAND_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(BAND_BYTES, |k| k << 10))
 }
 
-/// A 32-output convolution's weights in the Winograd domain: `u[(ξ·cin + c)·32 + o]`.
+/// A convolution's weights in the Winograd domain: `u[(ξ·cin + c)·cout + o]`.
 #[derive(Debug, Clone)]
 pub struct WinogradConv {
     cin: usize,
+    cout: usize,
     u: Vec<f32>,
+    /// The bias, zero-padded to whole registers.
     bias: Vec<f32>,
 }
 
@@ -114,7 +116,6 @@ impl WinogradConv {
     /// `U = G g Gᵀ` for every (input, output) channel pair, computed in f64.
     pub fn new(variant: Variant, conv: &PackedConv3x3) -> Self {
         let (cin, cout, a) = (conv.cin(), conv.cout(), variant.alpha);
-        assert_eq!(cout, GROWTH, "winograd: the DenseBlock's 32-output convolutions only");
         let mut u = vec![0f32; a * a * cin * cout];
         for c in 0..cin {
             for o in 0..cout {
@@ -132,8 +133,23 @@ impl WinogradConv {
                 }
             }
         }
-        Self { cin, u, bias: conv.bias().to_vec() }
+        let mut bias = conv.bias().to_vec();
+        bias.resize(padded_channels(cout), 0.0);
+        Self { cin, cout, u, bias }
     }
+
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+}
+
+/// Where a convolution's outputs go.
+#[derive(Debug, Clone, Copy)]
+pub enum Sink {
+    /// Channels `[slot, slot + cout)` of the spatial buffer's image pixels, after a LeakyReLU.
+    Features { slot: usize, slope: f32 },
+    /// NCHW planes of `h × w` (the block's output), no activation.
+    Planes,
 }
 
 /// The geometry of one image in the Winograd path. The spatial buffer is zero-padded NHWC with
@@ -220,28 +236,35 @@ unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat:
 #[inline(always)]
 fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
     let stride = padded_channels(n);
-    let mut d = [[[0f32; LANES]; A]; A];
-    let mut t = [[[0f32; LANES]; A]; A];
+    let chunks = stride / LANES;
+    // cols[chunk][j] = Bᵀ (column j of the tile): the vertical half of the transform.
+    // Neighbouring tiles of a row share A − M columns, so those are carried over.
+    let mut cols = vec![[[[0f32; LANES]; A]; A]; chunks];
+    let mut previous: Option<(usize, usize)> = None;
     for k in 0..nt {
         let (ty, tx) = ((t0 + k) / geo.tw, (t0 + k) % geo.tw);
-        for c in (0..n).step_by(LANES) {
-            for (i, row) in d.iter_mut().enumerate() {
-                for (j, px) in row.iter_mut().enumerate() {
+        let first_new = match previous {
+            Some((py, px)) if py == ty && px + 1 == tx => A - M,
+            _ => 0,
+        };
+        previous = Some((ty, tx));
+        for (chunk, cols) in cols.iter_mut().enumerate() {
+            let c = chunk * LANES;
+            if first_new > 0 {
+                cols.copy_within(M..A, 0);
+            }
+            for (j, col) in cols.iter_mut().enumerate().skip(first_new) {
+                let px: [[f32; LANES]; A] = std::array::from_fn(|i| {
                     let at = ((M * ty + i) * geo.wp + M * tx + j) * geo.width + c;
-                    *px = feat[at..at + LANES].try_into().unwrap();
-                }
+                    feat[at..at + LANES].try_into().unwrap()
+                });
+                *col = input_1d::<A>(&px);
             }
-            // t = Bᵀ d (columns), then v = t B (rows), on vectors of channels.
-            for j in 0..A {
-                let col: [[f32; LANES]; A] = std::array::from_fn(|r| d[r][j]);
-                let v = input_1d::<A>(&col);
-                for i in 0..A {
-                    t[i][j] = v[i];
-                }
-            }
+            // The horizontal half: row i of the result is Bᵀ applied across the columns.
             for i in 0..A {
-                let row = input_1d::<A>(&t[i]);
-                for (j, v) in row.iter().enumerate() {
+                let row: [[f32; LANES]; A] = std::array::from_fn(|j| cols[j][i]);
+                let v = input_1d::<A>(&row);
+                for (j, v) in v.iter().enumerate() {
                     let at = ((i * A + j) * nt + k) * stride + c;
                     out[at..at + LANES].copy_from_slice(v);
                 }
@@ -302,47 +325,52 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// One 32-output convolution: reads channels `[0, conv.cin)` of the image in `feat`, writes
-/// LeakyReLU(conv + bias) into channels `[slot, slot + 32)` of its pixels (the padding stays
-/// zero). Bands of tiles run in parallel; each transforms its tiles' inputs into a buffer that
-/// stays in cache, multiplies, and transforms the products back.
-pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
+/// One convolution: reads channels `[0, conv.cin)` of the image in `feat` and writes to
+/// `sink`: into `feat` itself (channels past the ones read) or into the NCHW `planes`. Bands of
+/// tiles run in parallel; each transforms its tiles' inputs into a buffer that stays in cache,
+/// multiplies, and transforms the products back.
+pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32]) {
     match variant.m {
-        2 => convolve_impl::<4, 2>(variant, geo, conv, feat, slot, slope),
-        4 => convolve_impl::<6, 4>(variant, geo, conv, feat, slot, slope),
+        2 => convolve_impl::<4, 2>(variant, geo, conv, feat, sink, planes),
+        4 => convolve_impl::<6, 4>(variant, geo, conv, feat, sink, planes),
         _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
     }
 }
 
-fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], slot: usize, slope: f32) {
-    const O: usize = GROWTH;
+fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32]) {
     assert_eq!((variant.alpha, variant.m), (A, M));
     let simd = simd();
     let tiles = geo.tiles();
-    let cin = conv.cin;
-    // Whole-register reads past channel cin stay inside each pixel (see `input_tiles`).
-    assert!(cin <= slot && slot + O <= geo.width && padded_channels(cin) <= geo.width && feat.len() >= geo.hp * geo.wp * geo.width);
+    let (cin, cout) = (conv.cin, conv.cout);
     let stride = padded_channels(cin);
-    // A band's transformed inputs and products (α²·nt·(cin + 32) floats) should fit in L2.
-    let by_cache = band_bytes() / (A * A * (stride + O) * std::mem::size_of::<f32>());
+    let ostride = padded_channels(cout);
+    // Whole-register reads past channel cin stay inside each pixel (see `input_tiles`).
+    assert!(stride <= geo.width && feat.len() >= geo.hp * geo.wp * geo.width);
+    match sink {
+        Sink::Features { slot, .. } => assert!(cin <= slot && slot + ostride <= geo.width),
+        Sink::Planes => assert!(planes.len() >= cout * geo.h * geo.w),
+    }
+    // A band's transformed inputs and products (α²·nt·(cin + cout) floats) should fit in L2.
+    let by_cache = band_bytes() / (A * A * (stride + ostride) * std::mem::size_of::<f32>());
     let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
     let bands = tiles.div_ceil(band);
     let feat_ptr = Ptr(feat.as_mut_ptr());
+    let planes_ptr = Ptr(planes.as_mut_ptr());
     let feat_len = feat.len();
     (0..bands).into_par_iter().for_each(|b| {
         let t0 = b * band;
         let nt = band.min(tiles - t0);
         SCRATCH.with(|cell| {
             let mut buf = cell.borrow_mut();
-            let (v_len, m_len) = (A * A * nt * stride, A * A * nt * O);
+            let (v_len, m_len) = (A * A * nt * stride, A * A * nt * ostride);
             if buf.len() < v_len + m_len {
                 buf.resize(v_len + m_len, 0.0);
             }
             let (v, rest) = buf.split_at_mut(v_len);
             let mm = &mut rest[..m_len];
             {
-                // SAFETY: only channels [0, cin) are read, which no band writes (they write
-                // [slot, slot + 32), slot ≥ cin).
+                // SAFETY: only channels [0, cin) are read, which no band writes (outputs go to
+                // channels ≥ cin, or to `planes`).
                 let feat = unsafe { std::slice::from_raw_parts(feat_ptr.get() as *const f32, feat_len) };
                 // SAFETY: the features the kernels were compiled for are present (`simd`).
                 unsafe {
@@ -356,22 +384,23 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                 }
             }
             for xi in 0..A * A {
-                // SAFETY: V_ξ is nt × cin (row stride `stride`), U_ξ cin × 32; M_ξ is nt × 32.
+                // SAFETY: V_ξ is nt × cin (row stride `stride`), U_ξ cin × cout; M_ξ is
+                // nt × cout (row stride `ostride`), all in bounds.
                 unsafe {
                     gemm(
                         nt,
-                        O,
+                        cout,
                         cin,
-                        mm.as_mut_ptr().add(xi * nt * O),
+                        mm.as_mut_ptr().add(xi * nt * ostride),
                         1,
-                        O as isize,
+                        ostride as isize,
                         false,
                         v.as_ptr().add(xi * nt * stride),
                         1,
                         stride as isize,
-                        conv.u.as_ptr().add(xi * cin * O),
+                        conv.u.as_ptr().add(xi * cin * cout),
                         1,
-                        O as isize,
+                        cout as isize,
                         0.0,
                         1.0,
                         false,
@@ -381,76 +410,105 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                     );
                 }
             }
-            let bias: [f32; O] = conv.bias[..O].try_into().unwrap();
-            let feat = feat_ptr.get();
+            let out = Out { feat: feat_ptr, planes: planes_ptr, sink };
             // SAFETY: this band's tiles' pixels are written by this band only; the features the
             // kernels were compiled for are present (`simd`).
             unsafe {
                 match simd {
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx512 => output_band_avx512::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
+                    Simd::Avx512 => output_band_avx512::<A, M>(geo, mm, nt, t0, conv, out),
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx2 => output_band_avx2::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
-                    Simd::Base => output_band::<A, M>(geo, mm, nt, t0, &bias, feat, slot, slope),
+                    Simd::Avx2 => output_band_avx2::<A, M>(geo, mm, nt, t0, conv, out),
+                    Simd::Base => output_band::<A, M>(geo, mm, nt, t0, conv, out),
                 }
             }
         });
     });
 }
 
+/// The destination of a band's outputs.
+#[derive(Clone, Copy)]
+struct Out {
+    feat: Ptr,
+    planes: Ptr,
+    sink: Sink,
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn output_band_avx512<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
-    output_band::<A, M>(geo, mm, nt, t0, bias, feat, slot, slope)
+unsafe fn output_band_avx512<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
+    output_band::<A, M>(geo, mm, nt, t0, conv, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn output_band_avx2<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
-    output_band::<A, M>(geo, mm, nt, t0, bias, feat, slot, slope)
+unsafe fn output_band_avx2<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
+    output_band::<A, M>(geo, mm, nt, t0, conv, out)
 }
 
 /// The output transform of a band of `nt` tiles from `t0`: `mm` holds the band's α² GEMM
-/// outputs (`nt × 32` each); bias and LeakyReLU, then the image pixels of `feat`.
+/// outputs (`nt` rows of [`padded_channels`]`(cout)` each), `LANES` channels at a time; bias,
+/// then the sink.
 ///
 /// # Safety
-/// `feat` must be the spatial buffer of `geo`, with no other writer of these tiles' pixels.
+/// `out` must point at the buffers of `geo` that [`convolve`] checked, with no other writer of
+/// these tiles' pixels.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, bias: &[f32; GROWTH], feat: *mut f32, slot: usize, slope: f32) {
-    const O: usize = GROWTH;
-    let mut t = [[[0f32; O]; A]; M];
+unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
+    let ostride = padded_channels(conv.cout);
+    let plane = geo.h * geo.w;
+    let slope = match out.sink {
+        Sink::Features { slope, .. } => slope,
+        Sink::Planes => 1.0,
+    };
+    let mut t = [[[0f32; LANES]; A]; M];
     for k in 0..nt {
         let tile = t0 + k;
         let (ty, tx) = (tile / geo.tw, tile % geo.tw);
-        // t = Aᵀ m (columns), then y = t A (rows), on vectors of output channels.
-        for j in 0..A {
-            let col: [[f32; O]; A] = std::array::from_fn(|r| mm[((r * A + j) * nt + k) * O..][..O].try_into().unwrap());
-            let out = output_1d::<A, M, O>(&col);
+        for o0 in (0..conv.cout).step_by(LANES) {
+            let lanes = LANES.min(conv.cout - o0);
+            let bias: [f32; LANES] = conv.bias[o0..o0 + LANES].try_into().unwrap();
+            // t = Aᵀ m (columns), then y = t A (rows), on vectors of output channels.
+            for j in 0..A {
+                let col: [[f32; LANES]; A] = std::array::from_fn(|r| mm[((r * A + j) * nt + k) * ostride + o0..][..LANES].try_into().unwrap());
+                let y = output_1d::<A, M, LANES>(&col);
+                for i in 0..M {
+                    t[i][j] = y[i];
+                }
+            }
             for i in 0..M {
-                t[i][j] = out[i];
-            }
-        }
-        for i in 0..M {
-            let y = M * ty + i;
-            if y >= geo.h {
-                break;
-            }
-            let row = output_1d::<A, M, O>(&t[i]);
-            for (j, values) in row.iter().enumerate() {
-                let x = M * tx + j;
-                if x >= geo.w {
+                let y = M * ty + i;
+                if y >= geo.h {
                     break;
                 }
-                let mut acc = [0f32; O];
-                for l in 0..O {
-                    let v = values[l] + bias[l];
-                    acc[l] = if v < 0.0 { v * slope } else { v };
+                let row = output_1d::<A, M, LANES>(&t[i]);
+                for (j, values) in row.iter().enumerate() {
+                    let x = M * tx + j;
+                    if x >= geo.w {
+                        break;
+                    }
+                    // One select per lane (v·1 is v exactly, so the planes' no-activation
+                    // shares the loop).
+                    let mut acc = [0f32; LANES];
+                    for l in 0..LANES {
+                        let v = values[l] + bias[l];
+                        acc[l] = if v < 0.0 { v * slope } else { v };
+                    }
+                    match out.sink {
+                        Sink::Features { slot, .. } => {
+                            // Whole registers: the channels past cout are the next ones' (or
+                            // padding), written before anything reads them.
+                            let dst = out.feat.get().add(((y + 1) * geo.wp + x + 1) * geo.width + slot + o0);
+                            std::ptr::copy_nonoverlapping(acc.as_ptr(), dst, LANES);
+                        }
+                        Sink::Planes => {
+                            let dst = out.planes.get().add(y * geo.w + x);
+                            for (l, &v) in acc[..lanes].iter().enumerate() {
+                                *dst.add((o0 + l) * plane) = v;
+                            }
+                        }
+                    }
                 }
-                let dst = feat.add(((y + 1) * geo.wp + x + 1) * geo.width + slot);
-                std::ptr::copy_nonoverlapping(acc.as_ptr(), dst, O);
             }
         }
     }
@@ -459,6 +517,7 @@ unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fast_conv::GROWTH;
 
     /// Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d with g, in one dimension (the 2-D algorithm
     /// is this nested), for both variants.
