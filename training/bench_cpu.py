@@ -90,8 +90,9 @@ def ensure_binary(binary: Path) -> None:
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
 
 
-def time_rust(binary: Path, weights: Path, side: int, runs: int, threads: int, device: str = "cpu") -> dict:
-    env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
+def time_rust(binary: Path, weights: Path, side: int, runs: int, threads: int, device: str = "cpu",
+              extra_env: dict | None = None) -> dict:
+    env = dict(os.environ, RAYON_NUM_THREADS=str(threads), **(extra_env or {}))
     out = subprocess.run(
         [str(binary), "speed", "--weights", str(weights), "--sizes", str(side), "--runs", str(runs), "--json",
          "--device", device],
@@ -135,6 +136,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu",
                     help="cpu or cuda: both sides run there (PyTorch in strict fp32: TF32 off)")
     ap.add_argument("--no-build", action="store_true", help="use --binary as it is (no cargo here)")
+    ap.add_argument("--baseline-env", metavar="KEY=VALUE", action="append", default=[],
+                    help="also time the binary with these environment variables (e.g. "
+                         "RESCALE_LAB_WINOGRAD=off: the direct convolutions), interleaved, as a 'before' column")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -151,8 +155,12 @@ def main(argv=None) -> int:
         cpu = f"{torch.cuda.get_device_name()} (fp32, TF32 off) with {cpu}"
     print(f"# {cpu}, {os.cpu_count()} logical CPUs, {args.threads} threads each; torch {torch.__version__}; "
           f"{args.size}×{args.size}, median of {args.runs}; load average before: {os.getloadavg()[0]:.2f}")
+    baseline_env = dict(kv.split("=", 1) for kv in args.baseline_env)
     header = (f"{'model':<14} {'pass':<9} {'GFLOP':>6} {'PyTorch ms':>11} {'layout':>6} "
               f"{'candle ms':>10} {'candle/PyTorch':>15} {'candle GFLOP/s':>15}")
+    if baseline_env:
+        header += f" {'before ms':>10} {'before/PyTorch':>15}"
+        print(f"# before: the same binary with {' '.join(args.baseline_env)}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -166,13 +174,17 @@ def main(argv=None) -> int:
         # during the measurement (shared CPUs) hits both sides alike.
         torch_runs = {cl: [] for cl in layouts}
         rust_runs = []
+        base_runs = []
         for _ in range(args.runs):
             for cl, run in runners.items():
                 torch_runs[cl].append(run())
             rust_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads, args.device))
+            if baseline_env:
+                base_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads, args.device, baseline_env))
         torch_times = {cl: (statistics.median(d for d, _ in r), statistics.median(u for _, u in r))
                        for cl, r in torch_runs.items()}
         rust = {k: statistics.median(r[k] for r in rust_runs) for k in ("downscale_ms", "upscale_ms")}
+        base = {k: statistics.median(r[k] for r in base_runs) for k in ("downscale_ms", "upscale_ms")} if base_runs else {}
         for i, (pass_name, rust_ms) in enumerate([("downscale", rust["downscale_ms"]), ("upscale", rust["upscale_ms"])]):
             cl, torch_ms = min(((cl, t[i]) for cl, t in torch_times.items()), key=lambda p: p[1])
             row = {"model": name, "pass": pass_name, "gflop": flops, "pytorch_ms": torch_ms,
@@ -181,8 +193,12 @@ def main(argv=None) -> int:
                    "device": args.device,
                    "runs": args.runs}
             rows.append(row)
-            print(f"{name:<14} {pass_name:<9} {flops:>6.0f} {torch_ms:>11.0f} {row['pytorch_layout']:>6} "
-                  f"{rust_ms:>10.0f} {row['ratio']:>14.2f}× {flops / rust_ms * 1e3:>15.1f}", flush=True)
+            line = (f"{name:<14} {pass_name:<9} {flops:>6.0f} {torch_ms:>11.0f} {row['pytorch_layout']:>6} "
+                    f"{rust_ms:>10.0f} {row['ratio']:>14.2f}× {flops / rust_ms * 1e3:>15.1f}")
+            if base:
+                row["baseline_ms"] = base[f"{pass_name}_ms"]
+                line += f" {row['baseline_ms']:>10.0f} {row['baseline_ms'] / torch_ms:>14.2f}×"
+            print(line, flush=True)
     worst = max(r["ratio"] for r in rows)
     geo = math.exp(sum(math.log(r["ratio"]) for r in rows) / len(rows))
     print(f"# candle/PyTorch: worst {worst:.2f}×, geometric mean {geo:.2f}× "

@@ -503,19 +503,22 @@ enum Step {
     Region(Region),
 }
 
-/// The order of a job's work, so that something useful is on screen at each step: the fast
-/// methods' whole images, then every method's region (the part the user looks at), then the
-/// slow methods on the reduced copy of a large image, then their whole images. Methods whose
-/// current whole image the app already has only get their region (for its metrics).
+/// The order of a job's work, so that what the user looks at comes first: the slow methods'
+/// region (the crop or the zoomed-in view), the fast methods' whole images and their region,
+/// then the slow methods on the reduced copy of a large image, then their whole images.
+/// Methods whose current whole image the app already has only get their region (for its
+/// metrics).
 fn plan(job: &ComputeJob, pixels: u64, has_preview: bool) -> Vec<(&JobMethod, Step)> {
     let needs_full = |m: &&JobMethod| !job.have_full.contains(&m.key);
     let slow = |m: &&JobMethod| m.is_network || (has_preview && m.previewed(pixels));
+    let region = job.methods.first().and_then(|m| job.region_at(m.rescaler.scale()));
     let mut steps: Vec<(&JobMethod, Step)> = Vec::new();
+    if let Some(region) = region {
+        steps.extend(job.methods.iter().filter(slow).map(|m| (m, Step::Region(region))));
+    }
     steps.extend(job.methods.iter().filter(|m| !slow(m)).filter(needs_full).map(|m| (m, Step::Full)));
-    if let Some(scale) = job.methods.first().map(|m| m.rescaler.scale()) {
-        if let Some(region) = job.region_at(scale) {
-            steps.extend(job.methods.iter().map(|m| (m, Step::Region(region))));
-        }
+    if let Some(region) = region {
+        steps.extend(job.methods.iter().filter(|m| !slow(m)).map(|m| (m, Step::Region(region))));
     }
     if has_preview {
         steps.extend(job.methods.iter().filter(slow).filter(|m| m.previewed(pixels)).filter(needs_full).map(|m| (m, Step::Preview)));
@@ -523,7 +526,7 @@ fn plan(job: &ComputeJob, pixels: u64, has_preview: bool) -> Vec<(&JobMethod, St
     steps.extend(job.methods.iter().filter(slow).filter(needs_full).map(|m| (m, Step::Full)));
     // A region computed before its method's whole image is cut again from the whole image
     // afterwards, so the region's metrics end up those of the result on screen.
-    if let Some(region) = job.methods.first().and_then(|m| job.region_at(m.rescaler.scale())) {
+    if let Some(region) = region {
         steps.extend(job.methods.iter().filter(slow).filter(needs_full).map(|m| (m, Step::Region(region))));
     }
     steps

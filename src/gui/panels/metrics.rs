@@ -7,9 +7,9 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
     // Unavailable methods are named in the notice above the panels; the table keeps to numbers.
     let methods: Vec<_> = app.shown_methods().into_iter().filter(|m| m.runnable.is_ok()).collect();
     egui::ScrollArea::both().auto_shrink([false, false]).show(ui, |ui| {
-        egui::Grid::new("metrics-table").striped(true).num_columns(17).spacing([14.0, 3.0]).show(ui, |ui| {
+        egui::Grid::new("metrics-table").striped(true).num_columns(18).spacing([14.0, 3.0]).show(ui, |ui| {
             for h in [
-                "Method", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "SSIMULACRA2", "Butteraugli", "3-norm", "LR size", "LR bytes",
+                "Method", "region PSNR-Y / SSIM-Y", "PSNR-Y", "SSIM-Y", "PSNR-RGB", "SSIM-RGB", "SSIMULACRA2", "Butteraugli", "3-norm", "LR size", "LR bytes",
                 "bpp", "quality", "downscale", "codec",
                 "upscale", "metrics", "",
             ] {
@@ -18,6 +18,13 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
             ui.end_row();
             for m in methods {
                 ui.label(&m.label);
+                // The region computed first (crop or zoomed-in view), beside the whole image's.
+                let region = app.current_region(&m.key).map(|r| match &r.view.output.metrics {
+                    Some(x) => format!("{:.2} dB / {:.4}", x.psnr_y, x.ssim_y),
+                    None => "too small".into(),
+                });
+                ui.label(egui::RichText::new(region.unwrap_or_else(|| "-".into())).monospace())
+                    .on_hover_text("Metrics of the region you are looking at (the crop, or what the panels show when zoomed in)");
                 match (&m.runnable, app.results.slots.get(&m.key)) {
                     (Err(reason), _) => {
                         ui.label(egui::RichText::new(format!("unavailable: {reason}")).weak());
