@@ -1,3 +1,9 @@
+//! Whole DenseBlocks at SIDE² on the CPU: the direct path (nine shifted GEMMs) against
+//! Winograd F(2x2,3x3) and F(4x4,3x3), with each one's largest difference from the direct output.
+//!
+//! `cargo run --release --example winograd_bench -- [SIDE] [direct|f2|f4]` (default 256, all
+//! three). Median of 5 runs each; the four block shapes of IRN/SAIN ×2 and ×4.
+
 use rescale_lab::fast_conv::PackedDenseBlock;
 use rescale_lab::winograd::{F2X3, F4X3};
 use std::time::Instant;
