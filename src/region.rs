@@ -43,11 +43,15 @@ impl Region {
             // Grow around the centre to the minimum, keeping inside [0, limit).
             let min = MIN_SIDE.div_ceil(s) * s;
             while b - a < min.min(limit) {
-                if a >= s {
+                let grown = (a >= s, b + s <= limit);
+                if grown.0 {
                     a -= s;
                 }
-                if b - a < min.min(limit) && b + s <= limit {
+                if b - a < min.min(limit) && grown.1 {
                     b += s;
+                }
+                if grown == (false, false) {
+                    break; // a side that is not on the grid: as large as it gets
                 }
             }
             (a, b.min(limit))
@@ -123,7 +127,9 @@ mod tests {
         let r = Region::snap([5, 7, 10, 3], 4, 100, 60).unwrap();
         assert_eq!((r.x % 4, r.y % 4, r.width % 4, r.height % 4), (0, 0, 0, 0));
         assert!(r.width >= MIN_SIDE && r.height >= MIN_SIDE);
-        assert!(r.contains(&Region { x: 5 / 4 * 4, y: 4, width: 12, height: 4 }));
+        assert!(r.contains(&Region { x: 4, y: 4, width: 12, height: 4 }));
+        // A side off the grid (not a modcropped image) still ends.
+        assert!(Region::snap([0, 0, 8, 8], 2, 31, 31).is_some());
         let edge = Region::snap([90, 50, 40, 40], 2, 100, 60).unwrap();
         assert_eq!((edge.x + edge.width, edge.y + edge.height), (100, 60));
         assert!(edge.width >= MIN_SIDE && edge.height >= MIN_SIDE);
