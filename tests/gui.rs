@@ -1077,3 +1077,45 @@ fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_i
         assert!(!labels_containing(&h, &text).is_empty(), "{text} not on screen");
     }
 }
+
+#[test]
+fn zoomed_in_without_a_crop_the_visible_part_is_the_region_and_is_cut_from_current_whole_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "zoom_region.png", 320, 240);
+    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
+    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    assert_eq!(h.state().region_of_interest(), None, "the whole image is in view: no region");
+    let panel = h.state().last_panel_rect.expect("a panel was drawn");
+    // Zoom in on the panel's centre until it shows well under half of the image.
+    h.hover_at(panel.center());
+    h.step();
+    for _ in 0..6 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 200.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Unknown,
+            modifiers: egui::Modifiers::NONE,
+        });
+        for _ in 0..10 {
+            h.step();
+        }
+    }
+    let roi = h.state().region_of_interest().expect("zoomed in: the visible part is the region");
+    assert!(h.state().view.crop().is_none());
+    assert!((roi[2] * roi[3]) as f64 <= 0.5 * 320.0 * 240.0, "{roi:?}");
+    run_until_idle(&mut h);
+    let app = h.state();
+    let hr = image::open(&path).unwrap().to_rgb8();
+    for m in app.shown_methods() {
+        let ready = app.current_full_result(&m.key).expect("the whole image is still current");
+        let slot = app.current_region(&m.key).unwrap_or_else(|| panic!("{}: no region for the zoomed-in view", m.label));
+        // The whole images were current, so the region was cut from them, not recomputed.
+        assert!(slot.view.output.from_whole, "{}", m.label);
+        let region = slot.region();
+        let expected = region.metrics(&hr, &region.crop(&ready.view.output.reconstruction), 2).unwrap();
+        assert_eq!(slot.view.output.metrics.unwrap().psnr_y, expected.psnr_y, "{}", m.label);
+    }
+}
