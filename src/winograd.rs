@@ -542,6 +542,59 @@ mod tests {
         check::<6, 4>(F4X3);
     }
 
+    /// The transforms compiled for AVX-512 and AVX2 give the portable build's bits: the same
+    /// additions and multiplications in the same order (Rust never fuses them on its own).
+    #[test]
+    fn every_instruction_set_computes_the_same_transforms() {
+        fn check<const A: usize, const M: usize>(variant: Variant) {
+            let geo = Geometry::new(variant, 13, 11, 64);
+            let feat: Vec<f32> = (0..geo.hp * geo.wp * geo.width).map(|i| ((i * 7919) % 1013) as f32 / 97.0 - 5.0).collect();
+            let (nt, n) = (geo.tiles() - 3, 41);
+            let len = A * A * nt * padded_channels(n);
+            let mut base = vec![0f32; len];
+            input_tiles::<A, M>(&geo, &feat, 3, nt, n, &mut base);
+            let conv = PackedConv3x3::from_oihw(n, 45, &(0..45 * n * 9).map(|i| ((i * 31) % 17) as f32 / 40.0 - 0.2).collect::<Vec<_>>(), &[0.1; 45]).unwrap();
+            let wconv = WinogradConv::new(variant, &conv);
+            let mm: Vec<f32> = (0..A * A * nt * padded_channels(45)).map(|i| ((i * 13) % 101) as f32 / 10.0 - 5.0).collect();
+            let out_base = {
+                let mut planes = vec![0f32; 45 * geo.h * geo.w];
+                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
+                unsafe { output_band::<A, M>(&geo, &mm, nt, 3, &wconv, out) };
+                planes
+            };
+            #[cfg(target_arch = "x86_64")]
+            for (name, level) in [("avx512f", Simd::Avx512), ("avx2", Simd::Avx2)] {
+                let present = match level {
+                    Simd::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+                    _ => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
+                };
+                if !present {
+                    continue;
+                }
+                let mut v = vec![0f32; len];
+                let mut planes = vec![0f32; 45 * geo.h * geo.w];
+                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
+                unsafe {
+                    match level {
+                        Simd::Avx512 => {
+                            input_tiles_avx512::<A, M>(&geo, &feat, 3, nt, n, &mut v);
+                            output_band_avx512::<A, M>(&geo, &mm, nt, 3, &wconv, out);
+                        }
+                        _ => {
+                            input_tiles_avx2::<A, M>(&geo, &feat, 3, nt, n, &mut v);
+                            output_band_avx2::<A, M>(&geo, &mm, nt, 3, &wconv, out);
+                        }
+                    }
+                }
+                let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same(&v, &base), "{} {name}: input transform differs from the portable one", variant.name);
+                assert!(same(&planes, &out_base), "{} {name}: output transform differs from the portable one", variant.name);
+            }
+        }
+        check::<4, 2>(F2X3);
+        check::<6, 4>(F4X3);
+    }
+
     #[test]
     fn the_matrices_compute_a_correlation() {
         for v in [F2X3, F4X3] {
