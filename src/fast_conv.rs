@@ -560,7 +560,8 @@ pub struct PackedDenseBlock {
     cin: usize,
     cout: usize,
     convs: [PackedConv3x3; 5],
-    /// conv1..conv4 in the Winograd domain, when a variant is configured (`crate::winograd`).
+    /// conv1..conv4 (and conv5 with ≥ `WINOGRAD_MIN_COUT` outputs) in the Winograd domain, when
+    /// a variant is configured (`crate::winograd`).
     winograd: Option<(Variant, Vec<WinogradConv>)>,
 }
 
@@ -604,7 +605,7 @@ impl PackedDenseBlock {
         Ok(Self { cin, cout, convs, winograd: None }.with_winograd(crate::winograd::configured()))
     }
 
-    /// The same block with conv1..conv4 computed by `variant` (`None`: the direct path).
+    /// The same block with its convolutions computed by `variant` (`None`: the direct path).
     pub fn with_winograd(mut self, variant: Option<Variant>) -> Self {
         // conv5 too when it has enough outputs to fill the GEMMs (IRN ×4's 45); with 3 or 9 the
         // direct kn2row path is the faster one.
@@ -613,7 +614,7 @@ impl PackedDenseBlock {
         self
     }
 
-    /// The Winograd variant conv1..conv4 run with, if any.
+    /// The Winograd variant the convolutions run with, if any.
     pub fn winograd(&self) -> Option<Variant> {
         self.winograd.as_ref().map(|(v, _)| *v)
     }
@@ -651,8 +652,8 @@ impl PackedDenseBlock {
         })
     }
 
-    /// conv1..conv4 by Winograd (the input's and each new 32 channels' tiles transformed once,
-    /// reused by every later convolution), conv5 on the spatial buffer by the direct path.
+    /// conv1..conv4 by Winograd into the spatial buffer; conv5 by Winograd into `out` when it
+    /// has enough outputs, otherwise by the direct path on the same buffer.
     #[allow(clippy::too_many_arguments)]
     fn forward_winograd(
         &self,

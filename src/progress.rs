@@ -40,8 +40,9 @@ thread_local! {
     static CANCEL: RefCell<Option<Cancel>> = const { RefCell::new(None) };
 }
 
-/// Runs `work` with `cancelled` asked between the tiles of its upscaling passes: once it says
-/// true, the pass stops with `EngineError::Cancelled` instead of finishing a stale result.
+/// Runs `work` with `cancelled` asked before each tile and each invertible block of its
+/// upscaling passes: once it says true, the pass stops with `EngineError::Cancelled` instead of
+/// finishing a stale result.
 /// Downscales are never stopped: they do not depend on the settings that change.
 pub fn with_cancel<R>(cancelled: impl Fn() -> bool + 'static, work: impl FnOnce() -> R) -> R {
     let previous = CANCEL.with(|slot| slot.borrow_mut().replace(Box::new(cancelled)));

@@ -1,21 +1,23 @@
-//! Winograd minimal filtering for the DenseBlock's 32-output 3×3 convolutions on the CPU.
+//! Winograd minimal filtering for the DenseBlock's 3×3 convolutions on the CPU.
 //!
 //! F(m×m, 3×3) computes an m×m output tile from an α×α input tile (α = m + 2) with α²
 //! multiplications per input/output channel pair instead of 9·m²: 2.25× fewer for F(2×2, 3×3)
 //! and 4× fewer for F(4×4, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 //! Networks", 2016). Over channels the products become α² independent GEMMs:
-//! `M_ξ = V_ξ · U_ξ` with `V_ξ` (tiles × cin) the transformed input and `U_ξ` (cin × 32) the
+//! `M_ξ = V_ξ · U_ξ` with `V_ξ` (tiles × cin) the transformed input and `U_ξ` (cin × cout) the
 //! transformed weights, then each tile's output is `Aᵀ M A`.
 //!
-//! The DenseBlock suits it well: convolution k reads every channel written before it, so the
-//! transformed tiles of x, x1, x2, x3 are computed once, when their channels are written, and
-//! reused by every later convolution of the block; each convolution only transforms its own 32
-//! new output channels. The last convolution (3, 9 or 45 outputs, no activation) keeps the
-//! direct path (`fast_conv`), reading the same spatial buffer.
+//! Each band of tiles transforms its inputs on the fly, for every channel the convolution
+//! reads, into a buffer that stays in L2, and multiplies from there. Keeping the transformed
+//! tiles of x, x1, x2… for the whole block and reusing them in every later convolution (each
+//! channel transformed once) was tried first: those tiles are 2.25–4× the feature map, so they
+//! live in memory, and reading them back made every convolution memory-bound, no faster than
+//! the direct path (`docs/cpu-performance.md`). `fast_conv` runs conv1–conv4 of every block
+//! here, and conv5 when it has at least `fast_conv::WINOGRAD_MIN_COUT` outputs.
 //!
 //! Precision: the transforms add and subtract scaled copies of the inputs, so rounding errors
 //! grow with α (F(4×4, 3×3) has constants up to 8); see `docs/cpu-performance.md` for the
-//! measured errors and the variant chosen.
+//! measured errors and why F(2×2, 3×3) is the default.
 
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
@@ -218,23 +220,27 @@ fn simd() -> Simd {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn input_tiles_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
-    input_tiles::<A, M>(geo, feat, t0, nt, n, out)
+unsafe fn input_tiles_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+    input_tiles::<A, M, true>(geo, feat, t0, nt, n, out)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
-    input_tiles::<A, M>(geo, feat, t0, nt, n, out)
+unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+    input_tiles::<A, M, false>(geo, feat, t0, nt, n, out)
 }
 
 /// The input transform of tiles `t0..t0 + nt` (raster order), channels `[0, n)`, `LANES`
 /// channels at a time, into `out`: α² blocks of `nt` rows of [`padded_channels`]`(n)` floats,
-/// one block per ξ, each the left operand of that ξ's GEMM. Whole registers are read and
-/// written even past `n` (the spatial buffer has 96 more channels than any convolution reads;
-/// the rows are padded), so that no copy is a variable-length one.
+/// one block per ξ, each the left operand of that ξ's GEMM. Reads channels `[0, n)` only (a
+/// last partial register is zero-filled past `n`): other bands write the next channels of the
+/// same pixels meanwhile. Writes whole registers (the rows are padded).
+///
+/// # Safety
+/// `feat` must be the spatial buffer of `geo` (`hp·wp·width` floats), with channels `[0, n)` of
+/// every pixel written before the call and not written during it.
 #[inline(always)]
-fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+unsafe fn input_tiles<const A: usize, const M: usize, const MASKED: bool>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
     let stride = padded_channels(n);
     let chunks = stride / LANES;
     // cols[chunk][j] = Bᵀ (column j of the tile): the vertical half of the transform.
@@ -254,9 +260,10 @@ fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0:
                 cols.copy_within(M..A, 0);
             }
             for (j, col) in cols.iter_mut().enumerate().skip(first_new) {
+                let lanes = LANES.min(n - c);
                 let px: [[f32; LANES]; A] = std::array::from_fn(|i| {
                     let at = ((M * ty + i) * geo.wp + M * tx + j) * geo.width + c;
-                    feat[at..at + LANES].try_into().unwrap()
+                    load_lanes::<MASKED>(feat.add(at), lanes)
                 });
                 *col = input_1d::<A>(&px);
             }
@@ -271,6 +278,31 @@ fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: &[f32], t0:
             }
         }
     }
+}
+
+/// `lanes` floats from `src`, zero-filled to a register, reading nothing past them. With
+/// `MASKED` (only where AVX-512 is present) a partial register is one masked load.
+///
+/// # Safety
+/// `src..src + lanes` must be readable; with `MASKED`, the CPU must have AVX-512F.
+#[inline(always)]
+unsafe fn load_lanes<const MASKED: bool>(src: *const f32, lanes: usize) -> [f32; LANES] {
+    let mut v = [0f32; LANES];
+    if lanes == LANES {
+        std::ptr::copy_nonoverlapping(src, v.as_mut_ptr(), LANES);
+        return v;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if MASKED {
+        use std::arch::x86_64::{_mm512_maskz_loadu_ps, _mm512_storeu_ps};
+        // Masked-off lanes are not read (no fault, no access), and come back as zeros.
+        _mm512_storeu_ps(v.as_mut_ptr(), _mm512_maskz_loadu_ps(((1u32 << lanes) - 1) as u16, src));
+        return v;
+    }
+    for (l, x) in v.iter_mut().enumerate().take(lanes) {
+        *x = *src.add(l);
+    }
+    v
 }
 
 /// Row length of the transformed inputs of `n` channels: whole registers.
@@ -344,8 +376,7 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     let (cin, cout) = (conv.cin, conv.cout);
     let stride = padded_channels(cin);
     let ostride = padded_channels(cout);
-    // Whole-register reads past channel cin stay inside each pixel (see `input_tiles`).
-    assert!(stride <= geo.width && feat.len() >= geo.hp * geo.wp * geo.width);
+    assert!(cin <= geo.width && feat.len() >= geo.hp * geo.wp * geo.width);
     match sink {
         Sink::Features { slot, .. } => assert!(cin <= slot && slot + ostride <= geo.width),
         Sink::Planes => assert!(planes.len() >= cout * geo.h * geo.w),
@@ -356,7 +387,6 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     let bands = tiles.div_ceil(band);
     let feat_ptr = Ptr(feat.as_mut_ptr());
     let planes_ptr = Ptr(planes.as_mut_ptr());
-    let feat_len = feat.len();
     (0..bands).into_par_iter().for_each(|b| {
         let t0 = b * band;
         let nt = band.min(tiles - t0);
@@ -368,19 +398,17 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
             }
             let (v, rest) = buf.split_at_mut(v_len);
             let mm = &mut rest[..m_len];
-            {
-                // SAFETY: only channels [0, cin) are read, which no band writes (outputs go to
-                // channels ≥ cin, or to `planes`).
-                let feat = unsafe { std::slice::from_raw_parts(feat_ptr.get() as *const f32, feat_len) };
-                // SAFETY: the features the kernels were compiled for are present (`simd`).
-                unsafe {
-                    match simd {
-                        #[cfg(target_arch = "x86_64")]
-                        Simd::Avx512 => input_tiles_avx512::<A, M>(geo, feat, t0, nt, cin, v),
-                        #[cfg(target_arch = "x86_64")]
-                        Simd::Avx2 => input_tiles_avx2::<A, M>(geo, feat, t0, nt, cin, v),
-                        Simd::Base => input_tiles::<A, M>(geo, feat, t0, nt, cin, v),
-                    }
+            // SAFETY: channels [0, cin) of `feat` are read, which no band writes (outputs go to
+            // channels ≥ cin, or to `planes`); the features the kernels were compiled for are
+            // present (`simd`).
+            unsafe {
+                let feat = feat_ptr.get() as *const f32;
+                match simd {
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx512 => input_tiles_avx512::<A, M>(geo, feat, t0, nt, cin, v),
+                    #[cfg(target_arch = "x86_64")]
+                    Simd::Avx2 => input_tiles_avx2::<A, M>(geo, feat, t0, nt, cin, v),
+                    Simd::Base => input_tiles::<A, M, false>(geo, feat, t0, nt, cin, v),
                 }
             }
             for xi in 0..A * A {
@@ -525,17 +553,22 @@ mod tests {
     #[test]
     fn the_fast_transforms_are_the_matrices() {
         fn check<const A: usize, const M: usize>(v: Variant) {
-            let d: [[f32; LANES]; A] = std::array::from_fn(|k| [k as f32 * 1.5 - 2.0; LANES]);
+            // Values differ per lane, so a lane mixed up with another would show.
+            let d: [[f32; LANES]; A] = std::array::from_fn(|k| std::array::from_fn(|l| k as f32 * 1.5 - 2.0 + l as f32 * 0.25));
             let got = input_1d::<A>(&d);
-            let m: [[f32; GROWTH]; A] = std::array::from_fn(|k| [(k * k) as f32 - 3.0; GROWTH]);
+            let m: [[f32; GROWTH]; A] = std::array::from_fn(|k| std::array::from_fn(|l| (k * k) as f32 - 3.0 - l as f32 * 0.5));
             let out = output_1d::<A, M, GROWTH>(&m);
-            for i in 0..A {
-                let want: f64 = (0..A).map(|k| v.bt[i * A + k] * d[k][0] as f64).sum();
-                assert_eq!(got[i][0] as f64, want, "{} Bᵀ row {i}", v.name);
+            for l in 0..LANES {
+                for i in 0..A {
+                    let want: f64 = (0..A).map(|k| v.bt[i * A + k] * d[k][l] as f64).sum();
+                    assert_eq!(got[i][l] as f64, want, "{} Bᵀ row {i} lane {l}", v.name);
+                }
             }
-            for i in 0..M {
-                let want: f64 = (0..A).map(|k| v.at[i * A + k] * m[k][0] as f64).sum();
-                assert_eq!(out[i][0] as f64, want, "{} Aᵀ row {i}", v.name);
+            for l in 0..GROWTH {
+                for i in 0..M {
+                    let want: f64 = (0..A).map(|k| v.at[i * A + k] * m[k][l] as f64).sum();
+                    assert_eq!(out[i][l] as f64, want, "{} Aᵀ row {i} lane {l}", v.name);
+                }
             }
         }
         check::<4, 2>(F2X3);
@@ -552,7 +585,7 @@ mod tests {
             let (nt, n) = (geo.tiles() - 3, 41);
             let len = A * A * nt * padded_channels(n);
             let mut base = vec![0f32; len];
-            input_tiles::<A, M>(&geo, &feat, 3, nt, n, &mut base);
+            unsafe { input_tiles::<A, M, false>(&geo, feat.as_ptr(), 3, nt, n, &mut base) };
             let conv = PackedConv3x3::from_oihw(n, 45, &(0..45 * n * 9).map(|i| ((i * 31) % 17) as f32 / 40.0 - 0.2).collect::<Vec<_>>(), &[0.1; 45]).unwrap();
             let wconv = WinogradConv::new(variant, &conv);
             let mm: Vec<f32> = (0..A * A * nt * padded_channels(45)).map(|i| ((i * 13) % 101) as f32 / 10.0 - 5.0).collect();
@@ -569,6 +602,7 @@ mod tests {
                     _ => std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"),
                 };
                 if !present {
+                    eprintln!("{name} not on this CPU: its transforms are not compared here");
                     continue;
                 }
                 let mut v = vec![0f32; len];
@@ -577,11 +611,11 @@ mod tests {
                 unsafe {
                     match level {
                         Simd::Avx512 => {
-                            input_tiles_avx512::<A, M>(&geo, &feat, 3, nt, n, &mut v);
+                            input_tiles_avx512::<A, M>(&geo, feat.as_ptr(), 3, nt, n, &mut v);
                             output_band_avx512::<A, M>(&geo, &mm, nt, 3, &wconv, out);
                         }
                         _ => {
-                            input_tiles_avx2::<A, M>(&geo, &feat, 3, nt, n, &mut v);
+                            input_tiles_avx2::<A, M>(&geo, feat.as_ptr(), 3, nt, n, &mut v);
                             output_band_avx2::<A, M>(&geo, &mm, nt, 3, &wconv, out);
                         }
                     }

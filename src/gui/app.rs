@@ -519,7 +519,7 @@ impl RescaleApp {
             return None; // methods still loading; the job follows them
         }
         let keys: Vec<String> = self.runnable_methods().into_iter().map(|m| m.key).collect();
-        let sig = (key, keys, self.region_of_interest());
+        let sig = (key, keys, self.job_region());
         (self.submitted.as_ref() != Some(&sig)).then_some(sig)
     }
 
@@ -530,9 +530,28 @@ impl RescaleApp {
         self.view.export_region(self.last_panel_rect, size)
     }
 
-    /// A method's region result for the current settings and the current region of interest.
+    /// Whether a method's whole-image result for the current settings is on screen with
+    /// everything that follows it (perceptual metrics, when they are on).
+    fn whole_result_complete(&self, key: &str) -> bool {
+        self.current_full_result(key).is_some()
+            && (!self.settings.perceptual || self.perceptual.current(key, self.current_key().as_ref()).is_some())
+    }
+
+    /// The region a job computes first: the region of interest on the scale's grid, when it is
+    /// at most `REGION_MAX_SHARE` of the image. Snapped here, so that a view that moves within
+    /// the same grid cells asks for nothing new.
+    pub fn job_region(&self) -> Option<[u32; 4]> {
+        let roi = self.region_of_interest()?;
+        let doc = self.active_doc()?;
+        let s = self.settings.scale.max(1);
+        let (w, h) = (doc.rgb.width() - doc.rgb.width() % s, doc.rgb.height() - doc.rgb.height() % s);
+        let r = crate::region::Region::snap(roi, s, w, h)?;
+        (r.pixels() as f64 <= super::worker::REGION_MAX_SHARE * w as f64 * h as f64).then_some([r.x, r.y, r.width, r.height])
+    }
+
+    /// A method's region result for the current settings and the current region.
     pub fn current_region(&self, key: &str) -> Option<&super::region::RegionSlot> {
-        self.regions.current(key, self.current_key().as_ref(), self.region_of_interest())
+        self.regions.current(key, self.current_key().as_ref(), self.job_region())
     }
 
     /// Resolves a split/LR choice ("original", "lr", a kind name or a key) to a panel id.
@@ -709,8 +728,10 @@ impl RescaleApp {
             }
             if let (Ok(_), Some(region)) = (&m.runnable, self.current_region(&m.key)) {
                 desc.region_text = Some(region.metrics_text());
-                // Until the whole image is current, the fresh region is drawn over what is shown.
-                if self.current_full_result(&m.key).is_none() && self.settings.view != ViewMode::Difference {
+                // Until the whole image is current, the fresh region is drawn over what is shown;
+                // not over a whole image that failed (its note must stay visible).
+                let failed = matches!(self.results.slots.get(&m.key), Some(slot @ Slot { outcome: Err(_), .. }) if !self.slot_is_stale(slot));
+                if self.current_full_result(&m.key).is_none() && !failed && self.settings.view != ViewMode::Difference {
                     desc.overlay = Some(PanelImage { texture: region.texture.id(), placement: region.placement() });
                     desc.region_text = Some(format!("{} · rest of the image computing", region.metrics_text()));
                     desc.pixels = None; // the inspector would read the older image under the region
@@ -1314,8 +1335,11 @@ impl RescaleApp {
                 options: self.upscale_options(),
                 diff_full_scale: self.settings.diff_full_scale,
                 region,
-                // Their whole image is on screen and current: a new region needs only the region.
-                have_full: keys.iter().filter(|k| self.current_full_result(k).is_some()).cloned().collect(),
+                // Every whole image (and its perceptual metrics) is on screen and current: a new
+                // region needs only the region. Otherwise all run, served from the pipeline's
+                // caches where they can, so that Bicubic's result is there for the networks'
+                // vs-Bicubic map and every perceptual pass is made.
+                have_full: if keys.iter().all(|k| self.whole_result_complete(k)) { keys.clone() } else { Vec::new() },
             };
             if self.debug {
                 let names: Vec<&str> = job.methods.iter().map(|m| m.key.as_str()).collect();

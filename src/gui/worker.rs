@@ -513,8 +513,10 @@ fn plan(job: &ComputeJob, pixels: u64, has_preview: bool) -> Vec<(&JobMethod, St
     let slow = |m: &&JobMethod| m.is_network || (has_preview && m.previewed(pixels));
     let region = job.methods.first().and_then(|m| job.region_at(m.rescaler.scale()));
     let mut steps: Vec<(&JobMethod, Step)> = Vec::new();
+    // Only the networks compute a region on its own; anything else would upscale its whole
+    // image for it, so its region is cut from its whole image, below.
     if let Some(region) = region {
-        steps.extend(job.methods.iter().filter(slow).map(|m| (m, Step::Region(region))));
+        steps.extend(job.methods.iter().filter(|m| m.is_network).map(|m| (m, Step::Region(region))));
     }
     steps.extend(job.methods.iter().filter(|m| !slow(m)).filter(needs_full).map(|m| (m, Step::Full)));
     if let Some(region) = region {

@@ -7,6 +7,15 @@ use rayon::prelude::*;
 
 use super::dense_block::DenseBlock;
 
+/// Upscales stop between blocks once their work is stale (`progress::with_cancel`), so that even
+/// a pass of one tile (a region) gives way to newer settings within a block's time.
+fn stop_if_cancelled() -> Result<()> {
+    if crate::progress::cancelled() {
+        candle_core::bail!("{}", super::tiling::CANCELLED)
+    }
+    Ok(())
+}
+
 /// Channels of the image branch; the rest of the tensor is the high-frequency branch.
 pub const SPLIT: usize = 3;
 
@@ -71,6 +80,7 @@ impl InvBlock {
     }
 
     pub fn inverse(&self, y: &Tensor) -> Result<Tensor> {
+        stop_if_cancelled()?;
         let (y1, y2) = split(y)?;
         let x2 = affine_coupling(&y2, &self.h.forward(&y1)?, &self.g.forward(&y1)?, true)?;
         let x1 = (&y1 - self.f.forward(&x2)?)?;
@@ -110,6 +120,7 @@ impl EnhancedInvBlock {
 
     /// Returns `(out, LR)`, `LR` being the high-quality LR recovered from the (compressed) input.
     pub fn inverse(&self, y: &Tensor) -> Result<(Tensor, Tensor)> {
+        stop_if_cancelled()?;
         let (y1, y2) = split(y)?;
         let x2 = affine_coupling(&y2, &self.h.forward(&y1)?, &self.g.forward(&y1)?, true)?;
         let lr = (&y1 + self.f.forward(&x2)?)?;

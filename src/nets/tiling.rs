@@ -104,6 +104,9 @@ where
     }
     let (rows, cols) = (h / in_px, w / in_px);
     if rows <= tile && cols <= tile {
+        if cancellable && crate::progress::cancelled() {
+            candle_core::bail!("{CANCELLED}")
+        }
         return f(input);
     }
     let (row_spans, col_spans) = (spans(rows, tile), spans(cols, tile));
