@@ -115,7 +115,7 @@ pub struct ShownMethod {
 }
 
 /// What a compute job is for: settings, methods, and the region of interest.
-type JobSignature = (ResultKey, Vec<String>, Option<[u32; 4]>);
+type JobSignature = (ResultKey, Vec<String>, Option<crate::region::Region>);
 
 #[derive(Debug, Clone, PartialEq)]
 struct RdKey {
@@ -537,16 +537,10 @@ impl RescaleApp {
             && (!self.settings.perceptual || self.perceptual.current(key, self.current_key().as_ref()).is_some())
     }
 
-    /// The region a job computes first: the region of interest on the scale's grid, when it is
-    /// at most `REGION_MAX_SHARE` of the image. Snapped here, so that a view that moves within
-    /// the same grid cells asks for nothing new.
-    pub fn job_region(&self) -> Option<[u32; 4]> {
-        let roi = self.region_of_interest()?;
+    /// The region a job computes first (`super::region::job_region`).
+    pub fn job_region(&self) -> Option<crate::region::Region> {
         let doc = self.active_doc()?;
-        let s = self.settings.scale.max(1);
-        let (w, h) = (doc.rgb.width() - doc.rgb.width() % s, doc.rgb.height() - doc.rgb.height() % s);
-        let r = crate::region::Region::snap(roi, s, w, h)?;
-        (r.pixels() as f64 <= super::worker::REGION_MAX_SHARE * w as f64 * h as f64).then_some([r.x, r.y, r.width, r.height])
+        super::region::job_region(self.region_of_interest()?, self.settings.scale, doc.rgb.width(), doc.rgb.height())
     }
 
     /// A method's region result for the current settings and the current region.
@@ -1203,8 +1197,7 @@ impl RescaleApp {
             Event::Region(result) => {
                 self.regions.clear_for(self.active);
                 if let Some(key) = self.job_key_of(result.job_id) {
-                    let requested = result.requested;
-                    self.regions.accept(ctx, *result, key, requested);
+                    self.regions.accept(ctx, *result, key);
                 }
             }
             Event::Perceptual(result) => {

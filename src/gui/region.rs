@@ -12,10 +12,23 @@ use crate::region::Region;
 use super::documents::{ResultKey, IMAGE_TEXTURE};
 use super::worker::{RegionResult, RegionView};
 
+/// Regions above this share of the image are not worth computing first: the whole image is
+/// barely more work.
+pub const REGION_MAX_SHARE: f64 = 0.5;
+
+/// The region a job computes first: `roi` (`[x, y, w, h]` in image pixels) on the grid of
+/// `scale` in the modcropped `width × height` image, when it is at most `REGION_MAX_SHARE` of
+/// it. Snapped here, once, so that a view moving within the same grid cells asks for nothing
+/// new and the worker gets a region ready to run.
+pub fn job_region(roi: [u32; 4], scale: u32, width: u32, height: u32) -> Option<Region> {
+    let s = scale.max(1);
+    let (w, h) = (width - width % s, height - height % s);
+    let r = Region::snap(roi, s, w, h)?;
+    (r.pixels() as f64 <= REGION_MAX_SHARE * w as f64 * h as f64).then_some(r)
+}
+
 pub struct RegionSlot {
     pub key: ResultKey,
-    /// The rectangle the app asked for (before snapping to the scale's grid).
-    pub requested: [u32; 4],
     pub view: std::sync::Arc<RegionView>,
     pub texture: TextureHandle,
 }
@@ -56,20 +69,20 @@ impl RegionState {
         }
     }
 
-    /// Keeps a result for the settings `key` and the rectangle `requested`. Failures are not
-    /// kept: the whole image's run of the same method reports them.
-    pub fn accept(&mut self, ctx: &egui::Context, result: RegionResult, key: ResultKey, requested: [u32; 4]) {
+    /// Keeps a result for the settings `key`. Failures are not kept: the whole image's run of
+    /// the same method reports them.
+    pub fn accept(&mut self, ctx: &egui::Context, result: RegionResult, key: ResultKey) {
         if Some(result.doc_id) != self.doc_id {
             return;
         }
         if let Ok(view) = result.outcome {
             let texture = ctx.load_texture(format!("region-{}", result.key), view.recon.clone(), IMAGE_TEXTURE);
-            self.slots.insert(result.key, RegionSlot { key, requested, view, texture });
+            self.slots.insert(result.key, RegionSlot { key, view, texture });
         }
     }
 
-    /// The region of `method` for exactly these settings and this rectangle.
-    pub fn current(&self, method: &str, key: Option<&ResultKey>, requested: Option<[u32; 4]>) -> Option<&RegionSlot> {
-        self.slots.get(method).filter(|s| Some(&s.key) == key && Some(s.requested) == requested)
+    /// The region of `method` for exactly these settings and this region.
+    pub fn current(&self, method: &str, key: Option<&ResultKey>, region: Option<Region>) -> Option<&RegionSlot> {
+        self.slots.get(method).filter(|s| Some(&s.key) == key && Some(s.region()) == region)
     }
 }

@@ -100,26 +100,11 @@ pub struct ComputeJob {
     pub perceptual: bool,
     pub options: UpscaleOptions,
     pub diff_full_scale: u8,
-    /// What the user is looking at (`[x, y, w, h]` in image pixels): computed first, at full
-    /// resolution, for every method, and measured on its own.
-    pub region: Option<[u32; 4]>,
+    /// What the user is looking at, on the scale's grid (`RescaleApp::job_region`): computed
+    /// first, at full resolution, for every method, and measured on its own.
+    pub region: Option<Region>,
     /// Methods whose current full result the app already shows: only their region is needed.
     pub have_full: Vec<String>,
-}
-
-/// Regions above this share of the image are not worth computing first: the whole image is
-/// barely more work.
-pub const REGION_MAX_SHARE: f64 = 0.5;
-
-impl ComputeJob {
-    /// The job's region on the grid of `scale`, when it is a small enough part of the image.
-    fn region_at(&self, scale: u32) -> Option<Region> {
-        let [x, y, w, h] = self.region?;
-        let (iw, ih) = self.image.dimensions();
-        let (hw, hh) = (iw - iw % scale.max(1), ih - ih % scale.max(1));
-        let region = Region::snap([x, y, w, h], scale, hw, hh)?;
-        (region.pixels() as f64 <= REGION_MAX_SHARE * hw as f64 * hh as f64).then_some(region)
-    }
 }
 
 /// One method's reconstruction of the job's region, ready for the GPU.
@@ -132,8 +117,6 @@ pub struct RegionResult {
     pub job_id: u64,
     pub doc_id: u64,
     pub key: String,
-    /// The job's rectangle, as the app asked for it.
-    pub requested: [u32; 4],
     pub outcome: Result<Arc<RegionView>, String>,
 }
 
@@ -511,7 +494,7 @@ enum Step {
 fn plan(job: &ComputeJob, pixels: u64, has_preview: bool) -> Vec<(&JobMethod, Step)> {
     let needs_full = |m: &&JobMethod| !job.have_full.contains(&m.key);
     let slow = |m: &&JobMethod| m.is_network || (has_preview && m.previewed(pixels));
-    let region = job.methods.first().and_then(|m| job.region_at(m.rescaler.scale()));
+    let region = job.region;
     let mut steps: Vec<(&JobMethod, Step)> = Vec::new();
     // Only the networks compute a region on its own; anything else would upscale its whole
     // image for it, so its region is cut from its whole image, below.
@@ -591,7 +574,6 @@ fn compute_loop(
                         job_id: job.job_id,
                         doc_id: job.doc_id,
                         key: method.key.clone(),
-                        requested: job.region.unwrap_or_default(),
                         outcome,
                     })));
                     ctx.request_repaint();
