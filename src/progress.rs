@@ -5,6 +5,7 @@
 //! callback threaded through the `Rescaler` trait. Calls on other threads are unaffected.
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 /// One network pass over an image: `done` of `total` tiles finished (0 when a pass starts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,17 +22,7 @@ thread_local! {
 
 /// Runs `work` with `reporter` receiving the tile progress of the passes it makes.
 pub fn with_reporter<R>(reporter: impl FnMut(TileProgress) + 'static, work: impl FnOnce() -> R) -> R {
-    let previous = REPORTER.with(|slot| slot.borrow_mut().replace(Box::new(reporter)));
-    // Restored even if `work` panics, so a later call on this thread reports to the right place.
-    struct Restore(Option<Reporter<'static>>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            REPORTER.with(|slot| *slot.borrow_mut() = previous);
-        }
-    }
-    let _restore = Restore(previous);
-    work()
+    with_installed(&REPORTER, Box::new(reporter), work)
 }
 
 type Cancel = Box<dyn Fn() -> bool>;
@@ -45,15 +36,24 @@ thread_local! {
 /// finishing a stale result.
 /// Downscales are never stopped: they do not depend on the settings that change.
 pub fn with_cancel<R>(cancelled: impl Fn() -> bool + 'static, work: impl FnOnce() -> R) -> R {
-    let previous = CANCEL.with(|slot| slot.borrow_mut().replace(Box::new(cancelled)));
-    struct Restore(Option<Cancel>);
-    impl Drop for Restore {
+    with_installed(&CANCEL, Box::new(cancelled), work)
+}
+
+/// Runs `work` with `value` in this thread's `slot`, then puts back what was there. Restored
+/// even if `work` panics, so a later call on this thread sees the right hook.
+fn with_installed<T: 'static, R>(slot: &'static LocalKey<RefCell<Option<T>>>, value: T, work: impl FnOnce() -> R) -> R {
+    struct Restore<T: 'static> {
+        slot: &'static LocalKey<RefCell<Option<T>>>,
+        previous: Option<T>,
+    }
+    impl<T: 'static> Drop for Restore<T> {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            CANCEL.with(|slot| *slot.borrow_mut() = previous);
+            let previous = self.previous.take();
+            self.slot.with(|slot| *slot.borrow_mut() = previous);
         }
     }
-    let _restore = Restore(previous);
+    let previous = slot.with(|s| s.borrow_mut().replace(value));
+    let _restore = Restore { slot, previous };
     work()
 }
 
