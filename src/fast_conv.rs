@@ -274,32 +274,55 @@ unsafe fn conv_taps(h: usize, w: usize, src: *const f32, src_stride: usize, conv
                 let q = q0 + ky * wp + kx - wp - 1;
                 // SAFETY: pixels q..q + m of the padded source, channels [0, cin); acc is m × cout.
                 unsafe {
-                    gemm(
-                        m,
-                        cout,
-                        cin,
-                        acc.as_mut_ptr(),
-                        1,
-                        cout as isize,
+                    gemm_rows(
+                        (m, cout, cin),
+                        (acc.as_mut_ptr(), cout),
                         tap > 0,
-                        src.add(q * src_stride),
-                        1,
-                        src_stride as isize,
-                        conv.weight.as_ptr().add(tap * cin * cout),
-                        1,
-                        cout as isize,
-                        if tap > 0 { 1.0 } else { 0.0 },
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
+                        (src.add(q * src_stride), src_stride),
+                        (conv.weight.as_ptr().add(tap * cin * cout), cout),
+                    )
                 }
             }
             epilogue(q0, wp, acc, conv, dst, act);
         });
     });
+}
+
+/// `dst = lhs · rhs` (or `dst += lhs · rhs` with `accumulate`) on this thread, for
+/// `(m, n, k)` row-major matrices given as (pointer, row stride); columns are contiguous. Every
+/// GEMM of the CPU path has this shape: bands run in parallel, each GEMM on its own thread.
+///
+/// # Safety
+/// `dst` must be writable (and readable with `accumulate`) as `m × n`, `lhs` readable as
+/// `m × k`, `rhs` as `k × n`, with those row strides, and `dst` must not overlap the others.
+pub(crate) unsafe fn gemm_rows(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (*mut f32, usize),
+    accumulate: bool,
+    (lhs, lhs_rs): (*const f32, usize),
+    (rhs, rhs_rs): (*const f32, usize),
+) {
+    gemm(
+        m,
+        n,
+        k,
+        dst,
+        1,
+        dst_rs as isize,
+        accumulate,
+        lhs,
+        1,
+        lhs_rs as isize,
+        rhs,
+        1,
+        rhs_rs as isize,
+        if accumulate { 1.0 } else { 0.0 },
+        1.0,
+        false,
+        false,
+        false,
+        Parallelism::None,
+    )
 }
 
 /// Bias, activation and the store of a band's `m × cout` tile (padded pixels from `q0`),
@@ -370,27 +393,7 @@ unsafe fn conv_kn2row(h: usize, w: usize, src: *const f32, src_stride: usize, co
             let (y_buf, acc) = buf.split_at_mut(m * n);
             // SAFETY: padded rows y0..y1 + 2 of the source, channels [0, cin).
             unsafe {
-                gemm(
-                    m,
-                    n,
-                    cin,
-                    y_buf.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    src.add(y0 * wp * src_stride),
-                    1,
-                    src_stride as isize,
-                    wkn.as_ptr(),
-                    1,
-                    n as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
+                gemm_rows((m, n, cin), (y_buf.as_mut_ptr(), n), false, (src.add(y0 * wp * src_stride), src_stride), (wkn.as_ptr(), n))
             }
             // The networks' small convolutions have 3 or 9 outputs: fixed-size sums for those.
             match cout {

@@ -19,10 +19,9 @@
 //! grow with α (F(4×4, 3×3) has constants up to 8); see `docs/cpu-performance.md` for the
 //! measured errors and why F(2×2, 3×3) is the default.
 
-use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
-use crate::fast_conv::PackedConv3x3;
+use crate::fast_conv::{gemm_rows, PackedConv3x3};
 
 /// One F(m×m, 3×3) algorithm: its output tile side and its three transform matrices.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -415,27 +414,13 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                 // SAFETY: V_ξ is nt × cin (row stride `stride`), U_ξ cin × cout; M_ξ is
                 // nt × cout (row stride `ostride`), all in bounds.
                 unsafe {
-                    gemm(
-                        nt,
-                        cout,
-                        cin,
-                        mm.as_mut_ptr().add(xi * nt * ostride),
-                        1,
-                        ostride as isize,
+                    gemm_rows(
+                        (nt, cout, cin),
+                        (mm.as_mut_ptr().add(xi * nt * ostride), ostride),
                         false,
-                        v.as_ptr().add(xi * nt * stride),
-                        1,
-                        stride as isize,
-                        conv.u.as_ptr().add(xi * cin * cout),
-                        1,
-                        cout as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        Parallelism::None,
-                    );
+                        (v.as_ptr().add(xi * nt * stride), stride),
+                        (conv.u.as_ptr().add(xi * cin * cout), cout),
+                    )
                 }
             }
             let out = Out { feat: feat_ptr, planes: planes_ptr, sink };
