@@ -36,6 +36,11 @@ fn options() -> GuiOptions {
     }
 }
 
+/// [`options`] with SSIMULACRA2/Butteraugli off, for tests about something else.
+fn options_without_perceptual() -> GuiOptions {
+    GuiOptions { settings_override: Some(Settings { perceptual: false, ..options().settings_override.unwrap() }), ..options() }
+}
+
 fn harness(options: GuiOptions) -> Harness<'static, RescaleApp> {
     Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_eframe(move |cc| RescaleApp::new(cc, options))
 }
@@ -547,7 +552,7 @@ fn a_panel_behind_the_slider_says_which_setting_it_shows() {
     let dir = tempfile::tempdir().unwrap();
     // Large enough that the networks take a while at the new quality.
     let path = write_test_image(dir.path(), "photo.png", 320, 256);
-    let mut h = harness(GuiOptions { settings_override: Some(Settings { perceptual: false, ..options().settings_override.unwrap() }), ..options() });
+    let mut h = harness(options_without_perceptual());
     drop_file(&mut h, &path);
     run_until_idle(&mut h);
     h.state_mut().settings.quality = 30;
@@ -982,8 +987,7 @@ fn a_panel_showing_a_preview_says_how_long_its_full_result_is_taking() {
     let dir = tempfile::tempdir().unwrap();
     // Above the networks' preview threshold: a reduced-copy result first, then the full pass.
     let path = write_test_image(dir.path(), "large.png", 760, 600);
-    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
-    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    let mut h = harness(options_without_perceptual());
     drop_file(&mut h, &path);
     let start = Instant::now();
     loop {
@@ -1022,8 +1026,7 @@ fn right_drag(h: &mut Harness<'static, RescaleApp>, a: egui::Pos2, b: egui::Pos2
 fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_image() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_test_image(dir.path(), "region.png", 640, 480);
-    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
-    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    let mut h = harness(options_without_perceptual());
     drop_file(&mut h, &path);
     let start = Instant::now();
     while h.state().active_doc().is_none() || h.state().last_panel_rect.is_none() || h.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
@@ -1082,8 +1085,7 @@ fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_i
 fn zoomed_in_without_a_crop_the_visible_part_is_the_region_and_is_cut_from_current_whole_images() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_test_image(dir.path(), "zoom_region.png", 320, 240);
-    let settings = Settings { perceptual: false, ..options().settings_override.unwrap() };
-    let mut h = harness(GuiOptions { settings_override: Some(settings), ..options() });
+    let mut h = harness(options_without_perceptual());
     drop_file(&mut h, &path);
     run_until_idle(&mut h);
     assert_eq!(h.state().region_of_interest(), None, "the whole image is in view: no region");
