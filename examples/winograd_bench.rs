@@ -2,7 +2,7 @@
 //! Winograd F(2x2,3x3) and F(4x4,3x3), with each one's largest difference from the direct output.
 //!
 //! `cargo run --release --example winograd_bench -- [SIDE] [direct|f2|f4]` (default 256, all
-//! three). Median of 5 runs each; the four block shapes of IRN/SAIN ×2 and ×4.
+//! three). Median (and minimum) of 5 runs each (`RUNS=N` for more); the four block shapes of IRN/SAIN ×2 and ×4.
 
 use rescale_lab::fast_conv::PackedDenseBlock;
 use rescale_lab::winograd::{F2X3, F4X3};
@@ -10,6 +10,7 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let side: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(256);
+    let runs: usize = std::env::var("RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
     for (cin, cout) in [(9usize, 3usize), (3, 9), (45, 3), (3, 45)] {
         let mut seed = 1u64;
         let mut rnd = || { seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5 };
@@ -28,10 +29,11 @@ fn main() {
             let mut out = vec![0f32; cout * side * side];
             b.forward_slice(&x, side, side, &mut out);
             let mut ts = vec![];
-            for _ in 0..5 { let t = Instant::now(); b.forward_slice(&x, side, side, &mut out); ts.push(t.elapsed().as_secs_f64()); }
+            for _ in 0..runs { let t = Instant::now(); b.forward_slice(&x, side, side, &mut out); ts.push(t.elapsed().as_secs_f64()); }
             ts.sort_by(f64::total_cmp);
             let err = out.iter().zip(&refout).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-            println!("{cin}->{cout} {name:<6} {:>7.1} ms  {:>6.1} eff GFLOP/s  max err {:.2e} (peak {:.2e})", ts[2] * 1e3, flops / ts[2] / 1e9, err, peak);
+            let med = ts[runs / 2];
+            println!("{cin}->{cout} {name:<6} {:>7.1} ms (min {:>6.1})  {:>6.1} eff GFLOP/s  max err {:.2e} (peak {:.2e})", med * 1e3, ts[0] * 1e3, flops / med / 1e9, err, peak);
         }
     }
 }

@@ -23,6 +23,9 @@ use rayon::prelude::*;
 
 use crate::fast_conv::{gemm_rows, PackedConv3x3};
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// One F(m×m, 3×3) algorithm: its output tile side and its three transform matrices.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Variant {
@@ -95,15 +98,18 @@ pub const DEFAULT: Option<Variant> = Some(F2X3);
 
 /// Channels of one transform step: one AVX-512 register of f32.
 const LANES: usize = 16;
-/// Target size in bytes of a band's transformed inputs and products (about half a core's L2).
-const BAND_BYTES: usize = 1 << 20;
+/// Target size in bytes of a band's transformed inputs and products: a fifth of a core's L2
+/// (measured: 192–768 KiB alike, 1–2 MiB slower, as the band then competes with the
+/// feature map's lines and the weights).
+const BAND_BYTES: usize = 384 << 10;
 
 fn band_bytes() -> usize {
     static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *B.get_or_init(|| std::env::var("WINO_BAND_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(BAND_BYTES, |k| k << 10))
 }
 
-/// A convolution's weights in the Winograd domain: `u[(ξ·cin + c)·cout + o]`.
+/// A convolution's weights in the Winograd domain: `u[(ξ·cin + c)·ostride + o]`, rows padded
+/// with zeros to whole registers (`ostride = padded_channels(cout)`).
 #[derive(Debug, Clone)]
 pub struct WinogradConv {
     cin: usize,
@@ -117,7 +123,8 @@ impl WinogradConv {
     /// `U = G g Gᵀ` for every (input, output) channel pair, computed in f64.
     pub fn new(variant: Variant, conv: &PackedConv3x3) -> Self {
         let (cin, cout, a) = (conv.cin(), conv.cout(), variant.alpha);
-        let mut u = vec![0f32; a * a * cin * cout];
+        let ostride = padded_channels(cout);
+        let mut u = vec![0f32; a * a * cin * ostride];
         for c in 0..cin {
             for o in 0..cout {
                 let g = |ky: usize, kx: usize| conv.weight_at(o, c, ky, kx) as f64;
@@ -129,7 +136,7 @@ impl WinogradConv {
                                 sum += variant.g[i * 3 + k] * g(k, l) * variant.g[j * 3 + l];
                             }
                         }
-                        u[((i * a + j) * cin + c) * cout + o] = sum as f32;
+                        u[((i * a + j) * cin + c) * ostride + o] = sum as f32;
                     }
                 }
             }
@@ -218,28 +225,23 @@ fn simd() -> Simd {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn input_tiles_avx512<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
-    input_tiles::<A, M, true>(geo, feat, t0, nt, n, out)
-}
-
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
-    input_tiles::<A, M, false>(geo, feat, t0, nt, n, out)
+unsafe fn input_tiles_avx2<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32], rows: usize) {
+    input_tiles::<A, M>(geo, feat, t0, nt, n, out, rows)
 }
 
 /// The input transform of tiles `t0..t0 + nt` (raster order), channels `[0, n)`, `LANES`
-/// channels at a time, into `out`: α² blocks of `nt` rows of [`padded_channels`]`(n)` floats,
-/// one block per ξ, each the left operand of that ξ's GEMM. Reads channels `[0, n)` only (a
-/// last partial register is zero-filled past `n`): other bands write the next channels of the
-/// same pixels meanwhile. Writes whole registers (the rows are padded).
+/// channels at a time, into `out`: α² blocks of `rows` (≥ `nt`) rows of
+/// [`padded_channels`]`(n)` floats, one block per ξ, each the left operand of that ξ's GEMM.
+/// Reads channels `[0, n)` only (a last partial register is zero-filled past `n`): other bands
+/// write the next channels of the same pixels meanwhile. Writes whole registers (the rows are
+/// padded); rows past `nt` are left as they are.
 ///
 /// # Safety
 /// `feat` must be the spatial buffer of `geo` (`hp·wp·width` floats), with channels `[0, n)` of
 /// every pixel written before the call and not written during it.
 #[inline(always)]
-unsafe fn input_tiles<const A: usize, const M: usize, const MASKED: bool>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32]) {
+unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: &mut [f32], rows: usize) {
     let stride = padded_channels(n);
     let chunks = stride / LANES;
     // cols[chunk][j] = Bᵀ (column j of the tile): the vertical half of the transform.
@@ -262,7 +264,7 @@ unsafe fn input_tiles<const A: usize, const M: usize, const MASKED: bool>(geo: &
                 let lanes = LANES.min(n - c);
                 let px: [[f32; LANES]; A] = std::array::from_fn(|i| {
                     let at = ((M * ty + i) * geo.wp + M * tx + j) * geo.width + c;
-                    load_lanes::<MASKED>(feat.add(at), lanes)
+                    load_lanes(feat.add(at), lanes)
                 });
                 *col = input_1d::<A>(&px);
             }
@@ -271,7 +273,7 @@ unsafe fn input_tiles<const A: usize, const M: usize, const MASKED: bool>(geo: &
                 let row: [[f32; LANES]; A] = std::array::from_fn(|j| cols[j][i]);
                 let v = input_1d::<A>(&row);
                 for (j, v) in v.iter().enumerate() {
-                    let at = ((i * A + j) * nt + k) * stride + c;
+                    let at = ((i * A + j) * rows + k) * stride + c;
                     out[at..at + LANES].copy_from_slice(v);
                 }
             }
@@ -279,23 +281,15 @@ unsafe fn input_tiles<const A: usize, const M: usize, const MASKED: bool>(geo: &
     }
 }
 
-/// `lanes` floats from `src`, zero-filled to a register, reading nothing past them. With
-/// `MASKED` (only where AVX-512 is present) a partial register is one masked load.
+/// `lanes` floats from `src`, zero-filled to a register, reading nothing past them.
 ///
 /// # Safety
-/// `src..src + lanes` must be readable; with `MASKED`, the CPU must have AVX-512F.
+/// `src..src + lanes` must be readable.
 #[inline(always)]
-unsafe fn load_lanes<const MASKED: bool>(src: *const f32, lanes: usize) -> [f32; LANES] {
+unsafe fn load_lanes(src: *const f32, lanes: usize) -> [f32; LANES] {
     let mut v = [0f32; LANES];
     if lanes == LANES {
         std::ptr::copy_nonoverlapping(src, v.as_mut_ptr(), LANES);
-        return v;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if MASKED {
-        use std::arch::x86_64::{_mm512_maskz_loadu_ps, _mm512_storeu_ps};
-        // Masked-off lanes are not read (no fault, no access), and come back as zeros.
-        _mm512_storeu_ps(v.as_mut_ptr(), _mm512_maskz_loadu_ps(((1u32 << lanes) - 1) as u16, src));
         return v;
     }
     for (l, x) in v.iter_mut().enumerate().take(lanes) {
@@ -380,63 +374,90 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
         Sink::Features { slot, .. } => assert!(cin <= slot && slot + ostride <= geo.width),
         Sink::Planes => assert!(planes.len() >= cout * geo.h * geo.w),
     }
+    // With AVX-512 and 2 or 3 registers of outputs, the micro-kernel multiplies `step` tiles at
+    // a time (the band's GEMM rows are rounded up to it); otherwise the GEMM crate does.
+    #[cfg(target_arch = "x86_64")]
+    let step = if simd == Simd::Avx512 { avx512::tiles_per_step(ostride / LANES) } else { 0 };
+    #[cfg(not(target_arch = "x86_64"))]
+    let step = 0;
     // A band's transformed inputs and products (α²·nt·(cin + cout) floats) should fit in L2.
     let by_cache = band_bytes() / (A * A * (stride + ostride) * std::mem::size_of::<f32>());
-    let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
+    let mut band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
+    if step > 0 {
+        band = band.next_multiple_of(step);
+    }
     let bands = tiles.div_ceil(band);
     let feat_ptr = Ptr(feat.as_mut_ptr());
     let planes_ptr = Ptr(planes.as_mut_ptr());
     (0..bands).into_par_iter().for_each(|b| {
         let t0 = b * band;
         let nt = band.min(tiles - t0);
+        let rows = if step > 0 { nt.next_multiple_of(step) } else { nt };
         SCRATCH.with(|cell| {
             let mut buf = cell.borrow_mut();
-            let (v_len, m_len) = (A * A * nt * stride, A * A * nt * ostride);
+            let (v_len, m_len) = (A * A * rows * stride, A * A * rows * ostride);
             if buf.len() < v_len + m_len {
                 buf.resize(v_len + m_len, 0.0);
             }
             let (v, rest) = buf.split_at_mut(v_len);
             let mm = &mut rest[..m_len];
+            let out = Out { feat: feat_ptr, planes: planes_ptr, sink };
             // SAFETY: channels [0, cin) of `feat` are read, which no band writes (outputs go to
-            // channels ≥ cin, or to `planes`); the features the kernels were compiled for are
-            // present (`simd`).
+            // channels ≥ cin, or to `planes`); this band's tiles' pixels are written by this band
+            // only; V_ξ is rows × cin (row stride `stride`), U_ξ cin × cout (row stride
+            // `ostride`), M_ξ rows × cout (row stride `ostride`), all in bounds; the features
+            // the kernels were compiled for are present (`simd`).
             unsafe {
                 let feat = feat_ptr.get() as *const f32;
                 match simd {
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx512 => input_tiles_avx512::<A, M>(geo, feat, t0, nt, cin, v),
+                    Simd::Avx512 => {
+                        avx512::input_tiles::<A, M>(geo, feat, t0, nt, cin, v.as_mut_ptr(), rows);
+                        for xi in 0..A * A {
+                            let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv.u.as_ptr().add(xi * cin * ostride), mm.as_mut_ptr().add(xi * rows * ostride));
+                            match ostride / LANES {
+                                2 => avx512::gemm::<2, { avx512::tiles_per_step(2) }>(rows, cin, vx, stride, ux, ostride, mx, ostride),
+                                3 => avx512::gemm::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, ostride, mx, ostride),
+                                _ => gemm_rows((rows, cout, cin), (mx, ostride), false, (vx, stride), (ux, ostride)),
+                            }
+                        }
+                        avx512::output_band::<A, M>(geo, mm.as_ptr(), rows, nt, t0, conv, out);
+                    }
                     #[cfg(target_arch = "x86_64")]
-                    Simd::Avx2 => input_tiles_avx2::<A, M>(geo, feat, t0, nt, cin, v),
-                    Simd::Base => input_tiles::<A, M, false>(geo, feat, t0, nt, cin, v),
-                }
-            }
-            for xi in 0..A * A {
-                // SAFETY: V_ξ is nt × cin (row stride `stride`), U_ξ cin × cout; M_ξ is
-                // nt × cout (row stride `ostride`), all in bounds.
-                unsafe {
-                    gemm_rows(
-                        (nt, cout, cin),
-                        (mm.as_mut_ptr().add(xi * nt * ostride), ostride),
-                        false,
-                        (v.as_ptr().add(xi * nt * stride), stride),
-                        (conv.u.as_ptr().add(xi * cin * cout), cout),
-                    )
-                }
-            }
-            let out = Out { feat: feat_ptr, planes: planes_ptr, sink };
-            // SAFETY: this band's tiles' pixels are written by this band only; the features the
-            // kernels were compiled for are present (`simd`).
-            unsafe {
-                match simd {
-                    #[cfg(target_arch = "x86_64")]
-                    Simd::Avx512 => output_band_avx512::<A, M>(geo, mm, nt, t0, conv, out),
-                    #[cfg(target_arch = "x86_64")]
-                    Simd::Avx2 => output_band_avx2::<A, M>(geo, mm, nt, t0, conv, out),
-                    Simd::Base => output_band::<A, M>(geo, mm, nt, t0, conv, out),
+                    Simd::Avx2 => {
+                        input_tiles_avx2::<A, M>(geo, feat, t0, nt, cin, v, rows);
+                        generic_gemms::<A>(conv, v, mm, rows);
+                        output_band_avx2::<A, M>(geo, mm, rows, nt, t0, conv, out);
+                    }
+                    Simd::Base => {
+                        input_tiles::<A, M>(geo, feat, t0, nt, cin, v, rows);
+                        generic_gemms::<A>(conv, v, mm, rows);
+                        output_band::<A, M>(geo, mm, rows, nt, t0, conv, out);
+                    }
                 }
             }
         });
     });
+}
+
+/// The α² GEMMs `M_ξ = V_ξ · U_ξ` of a band by the GEMM crate.
+fn generic_gemms<const A: usize>(conv: &WinogradConv, v: &[f32], mm: &mut [f32], rows: usize) {
+    let (cin, cout) = (conv.cin, conv.cout);
+    let (stride, ostride) = (padded_channels(cin), padded_channels(cout));
+    assert!(v.len() >= A * A * rows * stride && mm.len() >= A * A * rows * ostride && conv.u.len() >= A * A * cin * ostride);
+    for xi in 0..A * A {
+        // SAFETY: V_ξ is rows × cin (row stride `stride`), U_ξ cin × cout (row stride
+        // `ostride`); M_ξ is rows × cout (row stride `ostride`), all in bounds (checked above).
+        unsafe {
+            gemm_rows(
+                (rows, cout, cin),
+                (mm.as_mut_ptr().add(xi * rows * ostride), ostride),
+                false,
+                (v.as_ptr().add(xi * rows * stride), stride),
+                (conv.u.as_ptr().add(xi * cin * ostride), ostride),
+            )
+        }
+    }
 }
 
 /// The destination of a band's outputs.
@@ -448,26 +469,20 @@ struct Out {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn output_band_avx512<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
-    output_band::<A, M>(geo, mm, nt, t0, conv, out)
-}
-
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn output_band_avx2<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
-    output_band::<A, M>(geo, mm, nt, t0, conv, out)
+unsafe fn output_band_avx2<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], rows: usize, nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
+    output_band::<A, M>(geo, mm, rows, nt, t0, conv, out)
 }
 
 /// The output transform of a band of `nt` tiles from `t0`: `mm` holds the band's α² GEMM
-/// outputs (`nt` rows of [`padded_channels`]`(cout)` each), `LANES` channels at a time; bias,
+/// outputs (`rows` ≥ `nt` rows of [`padded_channels`]`(cout)` each), `LANES` channels at a time; bias,
 /// then the sink.
 ///
 /// # Safety
 /// `out` must point at the buffers of `geo` that [`convolve`] checked, with no other writer of
 /// these tiles' pixels.
 #[inline(always)]
-unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
+unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32], rows: usize, nt: usize, t0: usize, conv: &WinogradConv, out: Out) {
     let ostride = padded_channels(conv.cout);
     let plane = geo.h * geo.w;
     let slope = match out.sink {
@@ -483,7 +498,7 @@ unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: &[f32]
             let bias: [f32; LANES] = conv.bias[o0..o0 + LANES].try_into().unwrap();
             // t = Aᵀ m (columns), then y = t A (rows), on vectors of output channels.
             for j in 0..A {
-                let col: [[f32; LANES]; A] = std::array::from_fn(|r| mm[((r * A + j) * nt + k) * ostride + o0..][..LANES].try_into().unwrap());
+                let col: [[f32; LANES]; A] = std::array::from_fn(|r| mm[((r * A + j) * rows + k) * ostride + o0..][..LANES].try_into().unwrap());
                 let y = output_1d::<A, M, LANES>(&col);
                 for i in 0..M {
                     t[i][j] = y[i];
@@ -560,26 +575,37 @@ mod tests {
         check::<6, 4>(F4X3);
     }
 
-    /// The transforms compiled for AVX-512 and AVX2 give the portable build's bits: the same
-    /// additions and multiplications in the same order (Rust never fuses them on its own).
+    /// The transforms written for AVX-512 and the generic ones compiled for AVX2 give the
+    /// portable build's bits: the same additions and multiplications in the same order (Rust
+    /// never fuses them on its own), into both sinks, with GEMM rows padded past the tiles.
     #[test]
     fn every_instruction_set_computes_the_same_transforms() {
         fn check<const A: usize, const M: usize>(variant: Variant) {
-            let geo = Geometry::new(variant, 13, 11, 64);
+            let geo = Geometry::new(variant, 13, 11, 96);
             let feat: Vec<f32> = (0..geo.hp * geo.wp * geo.width).map(|i| ((i * 7919) % 1013) as f32 / 97.0 - 5.0).collect();
-            let (nt, n) = (geo.tiles() - 3, 41);
-            let len = A * A * nt * padded_channels(n);
-            let mut base = vec![0f32; len];
-            unsafe { input_tiles::<A, M, false>(&geo, feat.as_ptr(), 3, nt, n, &mut base) };
-            let conv = PackedConv3x3::from_oihw(n, 45, &(0..45 * n * 9).map(|i| ((i * 31) % 17) as f32 / 40.0 - 0.2).collect::<Vec<_>>(), &[0.1; 45]).unwrap();
+            let (nt, n, cout, slot) = (geo.tiles() - 3, 41, 45, 43);
+            let rows = nt + 5;
+            let len = A * A * rows * padded_channels(n);
+            let conv = PackedConv3x3::from_oihw(n, cout, &(0..cout * n * 9).map(|i| ((i * 31) % 17) as f32 / 40.0 - 0.2).collect::<Vec<_>>(), &[0.1; 45]).unwrap();
             let wconv = WinogradConv::new(variant, &conv);
-            let mm: Vec<f32> = (0..A * A * nt * padded_channels(45)).map(|i| ((i * 13) % 101) as f32 / 10.0 - 5.0).collect();
-            let out_base = {
-                let mut planes = vec![0f32; 45 * geo.h * geo.w];
-                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
-                unsafe { output_band::<A, M>(&geo, &mm, nt, 3, &wconv, out) };
-                planes
+            let mm: Vec<f32> = (0..A * A * rows * padded_channels(cout)).map(|i| ((i * 13) % 101) as f32 / 10.0 - 5.0).collect();
+            // Input transform, then both sinks of the output transform, by one implementation.
+            type Output = (Vec<f32>, Vec<f32>, Vec<f32>);
+            let run = |f: &dyn Fn(&mut [f32], Out, Out)| -> Output {
+                let mut v = vec![0f32; len];
+                let mut planes = vec![0f32; cout * geo.h * geo.w];
+                let mut features = feat.clone();
+                let to_planes = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
+                let to_features = Out { feat: Ptr(features.as_mut_ptr()), planes: Ptr(std::ptr::null_mut()), sink: Sink::Features { slot, slope: 0.2 } };
+                f(&mut v, to_planes, to_features);
+                (v, planes, features)
             };
+            let base = run(&|v, p, f| unsafe {
+                input_tiles::<A, M>(&geo, feat.as_ptr(), 3, nt, n, v, rows);
+                output_band::<A, M>(&geo, &mm, rows, nt, 3, &wconv, p);
+                output_band::<A, M>(&geo, &mm, rows, nt, 3, &wconv, f);
+            });
+            assert!(base.1.iter().any(|&x| x < 0.0) && base.2.iter().any(|&x| x < 0.0), "the outputs cover both signs");
             #[cfg(target_arch = "x86_64")]
             for (name, level) in [("avx512f", Simd::Avx512), ("avx2", Simd::Avx2)] {
                 let present = match level {
@@ -590,28 +616,56 @@ mod tests {
                     eprintln!("{name} not on this CPU: its transforms are not compared here");
                     continue;
                 }
-                let mut v = vec![0f32; len];
-                let mut planes = vec![0f32; 45 * geo.h * geo.w];
-                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
-                unsafe {
+                let got = run(&|v, p, f| unsafe {
                     match level {
                         Simd::Avx512 => {
-                            input_tiles_avx512::<A, M>(&geo, feat.as_ptr(), 3, nt, n, &mut v);
-                            output_band_avx512::<A, M>(&geo, &mm, nt, 3, &wconv, out);
+                            avx512::input_tiles::<A, M>(&geo, feat.as_ptr(), 3, nt, n, v.as_mut_ptr(), rows);
+                            avx512::output_band::<A, M>(&geo, mm.as_ptr(), rows, nt, 3, &wconv, p);
+                            avx512::output_band::<A, M>(&geo, mm.as_ptr(), rows, nt, 3, &wconv, f);
                         }
                         _ => {
-                            input_tiles_avx2::<A, M>(&geo, feat.as_ptr(), 3, nt, n, &mut v);
-                            output_band_avx2::<A, M>(&geo, &mm, nt, 3, &wconv, out);
+                            input_tiles_avx2::<A, M>(&geo, feat.as_ptr(), 3, nt, n, v, rows);
+                            output_band_avx2::<A, M>(&geo, &mm, rows, nt, 3, &wconv, p);
+                            output_band_avx2::<A, M>(&geo, &mm, rows, nt, 3, &wconv, f);
                         }
                     }
-                }
-                let same = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
-                assert!(same(&v, &base), "{} {name}: input transform differs from the portable one", variant.name);
-                assert!(same(&planes, &out_base), "{} {name}: output transform differs from the portable one", variant.name);
+                });
+                let same = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same(&got.0, &base.0), "{} {name}: input transform differs from the portable one", variant.name);
+                assert!(same(&got.1, &base.1), "{} {name}: output transform into planes differs", variant.name);
+                assert!(same(&got.2, &base.2), "{} {name}: output transform into features differs", variant.name);
             }
         }
         check::<4, 2>(F2X3);
         check::<6, 4>(F4X3);
+    }
+
+    /// The AVX-512 micro-kernel is a matrix product: against f64 sums, for both register counts,
+    /// several tile steps, and strides wider than the rows.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512_micro_kernel_multiplies_matrices() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            eprintln!("avx512f not on this CPU: the micro-kernel is not run here");
+            return;
+        }
+        fn check<const R: usize, const T: usize>() {
+            let (rows, k, vs, us, cs) = (3 * T, 37, 48, 16 * R + 16, 16 * R + 32);
+            let v: Vec<f32> = (0..rows * vs).map(|i| ((i * 7) % 23) as f32 / 11.0 - 1.0).collect();
+            let u: Vec<f32> = (0..k * us).map(|i| ((i * 5) % 19) as f32 / 9.0 - 1.0).collect();
+            let mut c = vec![f32::NAN; rows * cs];
+            unsafe { avx512::gemm::<R, T>(rows, k, v.as_ptr(), vs, u.as_ptr(), us, c.as_mut_ptr(), cs) };
+            for t in 0..rows {
+                for o in 0..16 * R {
+                    let want: f64 = (0..k).map(|kk| v[t * vs + kk] as f64 * u[kk * us + o] as f64).sum();
+                    let got = c[t * cs + o] as f64;
+                    assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "R={R} row {t} column {o}: {got} vs {want}");
+                }
+                assert!(c[t * cs + 16 * R].is_nan(), "R={R}: wrote past its columns");
+            }
+        }
+        check::<2, { avx512::tiles_per_step(2) }>();
+        check::<3, { avx512::tiles_per_step(3) }>();
     }
 
     #[test]
