@@ -37,13 +37,16 @@ unsafe fn input_1d<const A: usize>(d: [__m512; A]) -> [__m512; A] {
         v[2] = sub(d[2], d[1]);
         v[3] = sub(d[1], d[3]);
     } else {
+        use super::f4::*;
         let (d0, d1, d2, d3, d4, d5) = (d[0], d[1], d[2], d[3], d[4], d[5]);
-        v[0] = add(sub(mul(set(4.0), d0), mul(set(5.0), d2)), d4);
-        v[1] = add(add(mul(set(-4.0), add(d1, d2)), d3), d4);
-        v[2] = add(sub(mul(set(4.0), sub(d1, d2)), d3), d4);
-        v[3] = add(sub(mul(set(2.0), sub(d3, d1)), d2), d4);
-        v[4] = add(sub(mul(set(2.0), sub(d1, d3)), d2), d4);
-        v[5] = add(sub(mul(set(4.0), d1), mul(set(5.0), d3)), d5);
+        let (e1, f1) = (add(mul(set(B12), d2), d4), add(mul(set(B1), d1), mul(set(B13), d3)));
+        let (e3, f3) = (add(mul(set(B34), d2), d4), add(mul(set(B3), d1), mul(set(B33), d3)));
+        v[0] = add(sub(d0, mul(set(C0), d2)), d4);
+        v[1] = add(e1, f1);
+        v[2] = sub(e1, f1);
+        v[3] = add(e3, f3);
+        v[4] = sub(e3, f3);
+        v[5] = add(sub(d1, mul(set(C0), d3)), d5);
     }
     v
 }
@@ -57,11 +60,12 @@ unsafe fn output_1d<const A: usize, const M: usize>(m: [__m512; A]) -> [__m512; 
         y[0] = add(add(m[0], m[1]), m[2]);
         y[1] = sub(sub(m[1], m[2]), m[3]);
     } else {
+        use super::f4::*;
         let (s12, d12, s34, d34) = (add(m[1], m[2]), sub(m[1], m[2]), add(m[3], m[4]), sub(m[3], m[4]));
         y[0] = add(add(m[0], s12), s34);
-        y[1] = add(d12, mul(set(2.0), d34));
-        y[2] = add(s12, mul(set(4.0), s34));
-        y[3] = add(add(d12, mul(set(8.0), d34)), m[5]);
+        y[1] = add(mul(set(P), d12), mul(set(Q), d34));
+        y[2] = add(mul(set(P2), s12), mul(set(Q2), s34));
+        y[3] = add(add(mul(set(P3), d12), mul(set(Q3), d34)), m[5]);
     }
     y
 }
