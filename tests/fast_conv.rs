@@ -67,9 +67,9 @@ fn dense_block_matches_candle() -> Result<()> {
     Ok(())
 }
 
-/// Winograd's error against an f64 evaluation, next to the direct path's: F(2x2) stays within
-/// a few times the direct path's rounding, F(4x4) is allowed about ten times more (its transforms
-/// scale values by up to 8 and 5 before they cancel).
+/// Winograd's error against an f64 evaluation, next to the direct path's: both variants stay
+/// within a few times the direct path's rounding (measured 0.9–1.0× for F(2x2), 1.5–1.7× for
+/// F(4x4) on the points 0, ±3/2, ±2/3; the textbook points gave 5–6×).
 #[test]
 fn winograd_rounding_error_against_f64() -> Result<()> {
     let dev = Device::Cpu;
@@ -88,7 +88,7 @@ fn winograd_rounding_error_against_f64() -> Result<()> {
         let (f2, f4) = (err(Some(winograd::F2X3))?, err(Some(winograd::F4X3))?);
         println!("cin {cin}: max abs error direct {direct:.2e}, F(2x2) {f2:.2e}, F(4x4) {f4:.2e}");
         assert!(f2 <= 4.0 * direct.max(1e-7), "F(2x2) {f2:e} vs direct {direct:e}");
-        assert!(f4 <= 40.0 * direct.max(1e-7), "F(4x4) {f4:e} vs direct {direct:e}");
+        assert!(f4 <= 4.0 * direct.max(1e-7), "F(4x4) {f4:e} vs direct {direct:e}");
     }
     Ok(())
 }

@@ -129,7 +129,8 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
 }
 
 /// `C = V · U` for `rows` (a multiple of `T`) rows: `V` is rows × `k` (row stride `vs`), `U` is
-/// `k` × 16·R (row stride `us`), `C` rows × 16·R (row stride `cs`).
+/// `k` × 16·R (row stride `us`), `C` rows × 16·R (row stride `cs`). The sum over `k` is taken
+/// [`super::ACCUMULATE_STEPS`] terms at a time in registers, then added to `C`.
 ///
 /// # Safety
 /// The three matrices must be in bounds as described; the CPU must have AVX-512F.
@@ -138,24 +139,33 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
 pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, c: *mut f32, cs: usize) {
     debug_assert_eq!(rows % T, 0);
     for t0 in (0..rows).step_by(T) {
-        let mut acc = [[_mm512_setzero_ps(); R]; T];
         let a = v.add(t0 * vs);
-        for kk in 0..k {
-            let mut b = [_mm512_setzero_ps(); R];
-            for (r, b) in b.iter_mut().enumerate() {
-                *b = _mm512_loadu_ps(u.add(kk * us + r * LANES));
-            }
-            for (t, acc) in acc.iter_mut().enumerate() {
-                let x = _mm512_set1_ps(*a.add(t * vs + kk));
-                for r in 0..R {
-                    acc[r] = _mm512_fmadd_ps(x, b[r], acc[r]);
+        let mut k0 = 0;
+        loop {
+            let k1 = k.min(k0 + super::ACCUMULATE_STEPS);
+            let mut acc = [[_mm512_setzero_ps(); R]; T];
+            for kk in k0..k1 {
+                let mut b = [_mm512_setzero_ps(); R];
+                for (r, b) in b.iter_mut().enumerate() {
+                    *b = _mm512_loadu_ps(u.add(kk * us + r * LANES));
+                }
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let x = _mm512_set1_ps(*a.add(t * vs + kk));
+                    for r in 0..R {
+                        acc[r] = _mm512_fmadd_ps(x, b[r], acc[r]);
+                    }
                 }
             }
-        }
-        for (t, acc) in acc.iter().enumerate() {
-            for (r, acc) in acc.iter().enumerate() {
-                _mm512_storeu_ps(c.add((t0 + t) * cs + r * LANES), *acc);
+            for (t, acc) in acc.iter().enumerate() {
+                for (r, acc) in acc.iter().enumerate() {
+                    let dst = c.add((t0 + t) * cs + r * LANES);
+                    _mm512_storeu_ps(dst, if k0 == 0 { *acc } else { _mm512_add_ps(_mm512_loadu_ps(dst), *acc) });
+                }
             }
+            if k1 >= k {
+                break;
+            }
+            k0 = k1;
         }
     }
 }

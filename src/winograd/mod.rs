@@ -117,7 +117,14 @@ pub fn configured() -> Option<Variant> {
 }
 
 /// The variant used unless `RESCALE_LAB_WINOGRAD` says otherwise.
-pub const DEFAULT: Option<Variant> = Some(F2X3);
+pub const DEFAULT: Option<Variant> = Some(F4X3);
+
+/// The GEMMs sum over input channels this many terms at a time before adding to the running
+/// total. The Winograd-domain terms are large and cancel (F(4×4) scales inputs by up to ~10
+/// before the output transform), so one long float32 running sum was what made F(4×4)
+/// inaccurate: with it, the parity fixtures' worst case used 83 % of its tolerance, with sums of
+/// 16 it uses 34 %, the same as with the sums taken in f64 (`docs/cpu-performance.md`).
+pub const ACCUMULATE_STEPS: usize = 16;
 
 /// Channels of one transform step: one AVX-512 register of f32.
 const LANES: usize = 16;
@@ -234,9 +241,15 @@ enum Simd {
 fn simd() -> Simd {
     static S: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
     *S.get_or_init(|| {
+        // RESCALE_LAB_SIMD=avx2 or base runs the slower paths on a CPU that has more, to measure
+        // and test them.
+        let cap = std::env::var("RESCALE_LAB_SIMD").unwrap_or_default();
+        if cap == "base" {
+            return Simd::Base;
+        }
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if std::arch::is_x86_feature_detected!("avx512f") && cap != "avx2" {
                 return Simd::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
@@ -440,13 +453,19 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                     #[cfg(target_arch = "x86_64")]
                     Simd::Avx512 => {
                         avx512::input_tiles::<A, M>(geo, feat, t0, nt, cin, v.as_mut_ptr(), rows);
-                        for xi in 0..A * A {
-                            let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv.u.as_ptr().add(xi * cin * ostride), mm.as_mut_ptr().add(xi * rows * ostride));
-                            match ostride / LANES {
-                                2 => avx512::gemm::<2, { avx512::tiles_per_step(2) }>(rows, cin, vx, stride, ux, ostride, mx, ostride),
-                                3 => avx512::gemm::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, ostride, mx, ostride),
-                                _ => gemm_rows((rows, cout, cin), (mx, ostride), false, (vx, stride), (ux, ostride)),
+                        let registers = ostride / LANES;
+                        match registers {
+                            2 | 3 => {
+                                for xi in 0..A * A {
+                                    let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv.u.as_ptr().add(xi * cin * ostride), mm.as_mut_ptr().add(xi * rows * ostride));
+                                    if registers == 2 {
+                                        avx512::gemm::<2, { avx512::tiles_per_step(2) }>(rows, cin, vx, stride, ux, ostride, mx, ostride);
+                                    } else {
+                                        avx512::gemm::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, ostride, mx, ostride);
+                                    }
+                                }
                             }
+                            _ => generic_gemms::<A>(conv, v, mm, rows),
                         }
                         avx512::output_band::<A, M>(geo, mm.as_ptr(), rows, nt, t0, conv, out);
                     }
@@ -467,22 +486,27 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     });
 }
 
-/// The α² GEMMs `M_ξ = V_ξ · U_ξ` of a band by the GEMM crate.
+/// The α² GEMMs `M_ξ = V_ξ · U_ξ` of a band by the GEMM crate, [`ACCUMULATE_STEPS`] input
+/// channels per call as the AVX-512 micro-kernel sums them.
 fn generic_gemms<const A: usize>(conv: &WinogradConv, v: &[f32], mm: &mut [f32], rows: usize) {
     let (cin, cout) = (conv.cin, conv.cout);
     let (stride, ostride) = (padded_channels(cin), padded_channels(cout));
     assert!(v.len() >= A * A * rows * stride && mm.len() >= A * A * rows * ostride && conv.u.len() >= A * A * cin * ostride);
     for xi in 0..A * A {
-        // SAFETY: V_ξ is rows × cin (row stride `stride`), U_ξ cin × cout (row stride
-        // `ostride`); M_ξ is rows × cout (row stride `ostride`), all in bounds (checked above).
-        unsafe {
-            gemm_rows(
-                (rows, cout, cin),
-                (mm.as_mut_ptr().add(xi * rows * ostride), ostride),
-                false,
-                (v.as_ptr().add(xi * rows * stride), stride),
-                (conv.u.as_ptr().add(xi * cin * ostride), ostride),
-            )
+        for k0 in (0..cin).step_by(ACCUMULATE_STEPS) {
+            let kc = ACCUMULATE_STEPS.min(cin - k0);
+            // SAFETY: V_ξ is rows × cin (row stride `stride`), U_ξ cin × cout (row stride
+            // `ostride`); M_ξ is rows × cout (row stride `ostride`), all in bounds (checked
+            // above); columns/rows [k0, k0 + kc) of them are within.
+            unsafe {
+                gemm_rows(
+                    (rows, cout, kc),
+                    (mm.as_mut_ptr().add(xi * rows * ostride), ostride),
+                    k0 > 0,
+                    (v.as_ptr().add(xi * rows * stride + k0), stride),
+                    (conv.u.as_ptr().add((xi * cin + k0) * ostride), ostride),
+                )
+            }
         }
     }
 }
