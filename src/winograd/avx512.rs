@@ -186,6 +186,21 @@ pub unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: *c
     for k in 0..nt {
         let tile = t0 + k;
         let (ty, tx) = (tile / geo.tw, tile % geo.tw);
+        // The outputs' lines are in L3 (the feature map is far larger than L2); ask for them
+        // ahead, for writing, as the input transform does for its pixels.
+        if let (Sink::Features { slot, .. }, true) = (out.sink, k + PREFETCH_TILES < nt) {
+            let ahead = tile + PREFETCH_TILES;
+            let (py, px) = (ahead / geo.tw, ahead % geo.tw);
+            for i in 0..M.min(geo.h.saturating_sub(M * py)) {
+                for j in 0..M.min(geo.w.saturating_sub(M * px)) {
+                    let pixel = out.feat.get().add(((M * py + i + 1) * geo.wp + M * px + j + 1) * geo.width + slot);
+                    for o in (0..conv.cout).step_by(LANES) {
+                        _mm_prefetch::<_MM_HINT_ET0>(pixel.add(o) as *const i8);
+                    }
+                    _mm_prefetch::<_MM_HINT_ET0>(pixel.add(conv.cout.div_ceil(LANES) * LANES - 1) as *const i8);
+                }
+            }
+        }
         for o0 in (0..conv.cout).step_by(LANES) {
             let bias = _mm512_loadu_ps(conv.bias.as_ptr().add(o0));
             let mut t = [[zero; A]; M];
