@@ -27,6 +27,7 @@ use candle_core::{bail, DType, Device, Result, Tensor};
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use crate::narrow_conv::{NarrowConv, Padded};
 use crate::winograd::{Geometry, Sink, Variant, WinogradConv};
 
 /// Channels added by each of the DenseBlock's first four convolutions.
@@ -566,6 +567,8 @@ pub struct PackedDenseBlock {
     /// conv1..conv4 (and conv5 with ≥ `WINOGRAD_MIN_COUT` outputs) in the Winograd domain, when
     /// a variant is configured (`crate::winograd`).
     winograd: Option<(Variant, Vec<WinogradConv>)>,
+    /// conv5 with 3 or 9 outputs where the CPU has AVX-512 (`crate::narrow_conv`).
+    narrow: Option<NarrowConv>,
 }
 
 impl PackedDenseBlock {
@@ -605,7 +608,8 @@ impl PackedDenseBlock {
             }
         }
         let cout = convs[4].cout;
-        Ok(Self { cin, cout, convs, winograd: None }.with_winograd(crate::winograd::configured()))
+        let narrow = NarrowConv::new(&convs[4]);
+        Ok(Self { cin, cout, convs, winograd: None, narrow }.with_winograd(crate::winograd::configured()))
     }
 
     /// The same block with its convolutions computed by `variant` (`None`: the direct path).
@@ -686,6 +690,10 @@ impl PackedDenseBlock {
             crate::winograd::convolve(*variant, &geo, conv5, feat, Sink::Planes, out);
             return;
         }
+        if let Some(narrow) = &self.narrow {
+            narrow.forward(feat, Padded { h, w, wp: geo.wp, width }, out);
+            return;
+        }
         // conv5 over the whole tile grid (the extra pixels are zero and their outputs dropped).
         let (hh, ww) = (geo.hp - 2, geo.wp - 2);
         let base = feat.as_ptr();
@@ -717,6 +725,10 @@ impl PackedDenseBlock {
             // SAFETY: conv i reads channels [0, slot) and writes [slot, slot + 32) of the
             // interior pixels of `feat`: disjoint, in bounds.
             unsafe { conv3x3_padded(h, w, base, width, conv, dst, Activation::LeakyRelu(LEAKY_SLOPE)) };
+        }
+        if let Some(narrow) = &self.narrow {
+            narrow.forward(feat, Padded { h, w, wp, width }, out);
+            return;
         }
         let dst = Dst { ptr: SendPtr(out.as_mut_ptr()), row: w, px: 1, ch: pixels };
         // SAFETY: reads all `width` channels of feat, writes the NCHW planes of `out`.

@@ -18,6 +18,7 @@ pub mod methods;
 pub mod metrics;
 pub mod modcrop;
 pub mod models;
+pub mod narrow_conv;
 pub mod nets;
 pub mod parity;
 pub mod perceptual;
