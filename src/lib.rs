@@ -2,6 +2,7 @@
 //! papers' metrics, the IRN and SAIN networks in candle, and the pipeline that chains them.
 //! No GUI code lives here (the `gui` module is the desktop shell and only depends on the rest).
 
+pub mod aligned;
 pub mod bench;
 pub mod bicubic;
 pub mod checkpoint;

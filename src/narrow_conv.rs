@@ -13,6 +13,7 @@
 
 use rayon::prelude::*;
 
+use crate::aligned::Aligned;
 use crate::fast_conv::PackedConv3x3;
 
 const LANES: usize = 16;
@@ -29,7 +30,7 @@ pub struct NarrowConv {
     cin: usize,
     cout: usize,
     chunks: usize,
-    w: Vec<f32>,
+    w: Aligned,
     bias: Vec<f32>,
 }
 
@@ -67,7 +68,7 @@ impl NarrowConv {
                     }
                 }
             }
-            return Some(Self { cin, cout, chunks, w, bias: conv.bias().to_vec() });
+            return Some(Self { cin, cout, chunks, w: Aligned::from_slice(&w), bias: conv.bias().to_vec() });
         }
         let _ = (conv, off);
         None

@@ -21,6 +21,7 @@
 
 use rayon::prelude::*;
 
+use crate::aligned::Aligned;
 use crate::fast_conv::{gemm_rows, PackedConv3x3};
 
 #[cfg(target_arch = "x86_64")]
@@ -144,7 +145,7 @@ fn band_bytes() -> usize {
 pub struct WinogradConv {
     cin: usize,
     cout: usize,
-    u: Vec<f32>,
+    u: Aligned,
     /// The bias, zero-padded to whole registers.
     bias: Vec<f32>,
 }
@@ -173,7 +174,7 @@ impl WinogradConv {
         }
         let mut bias = conv.bias().to_vec();
         bias.resize(padded_channels(cout), 0.0);
-        Self { cin, cout, u, bias }
+        Self { cin, cout, u: Aligned::from_slice(&u), bias }
     }
 
     pub fn cout(&self) -> usize {
@@ -387,7 +388,7 @@ fn output_1d<const A: usize, const M: usize, const O: usize>(m: &[[f32; O]; A]) 
 }
 
 thread_local! {
-    static SCRATCH: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Aligned> = std::cell::RefCell::new(Aligned::default());
 }
 
 /// One convolution: reads channels `[0, conv.cin)` of the image in `feat` and writes to
@@ -436,9 +437,7 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
         SCRATCH.with(|cell| {
             let mut buf = cell.borrow_mut();
             let (v_len, m_len) = (A * A * rows * stride, A * A * rows * ostride);
-            if buf.len() < v_len + m_len {
-                buf.resize(v_len + m_len, 0.0);
-            }
+            buf.ensure_len(v_len + m_len);
             let (v, rest) = buf.split_at_mut(v_len);
             let mm = &mut rest[..m_len];
             let out = Out { feat: feat_ptr, planes: planes_ptr, sink };
