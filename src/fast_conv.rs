@@ -28,7 +28,7 @@ use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 use crate::narrow_conv::{NarrowConv, Padded};
-use crate::winograd::{Geometry, Sink, Variant, WinogradConv};
+use crate::winograd::{Geometry, Sink, Split, Variant, WinogradConv};
 
 /// Channels added by each of the DenseBlock's first four convolutions.
 pub const GROWTH: usize = 32;
@@ -487,6 +487,8 @@ thread_local! {
     /// dozens of blocks of the same size in a row, and a fresh zeroed allocation of tens of MB
     /// each time shows in the profile.
     static FEATURES: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// conv5's split sums (`winograd::Split`), kept between conv4's pass and conv5's.
+    static SPLIT_SUMS: std::cell::RefCell<crate::aligned::Aligned> = std::cell::RefCell::new(crate::aligned::Aligned::default());
 }
 
 /// 3×3 convolution (padding 1) of one NHWC image held in slices.
@@ -569,6 +571,9 @@ pub struct PackedDenseBlock {
     winograd: Option<(Variant, Vec<WinogradConv>)>,
     /// conv5 with 3 or 9 outputs where the CPU has AVX-512 (`crate::narrow_conv`).
     narrow: Option<NarrowConv>,
+    /// conv5 with few outputs in the Winograd domain, its sums split between conv4's pass and
+    /// its own (`winograd::Split`), where that runs; it then replaces `narrow`.
+    split5: Option<WinogradConv>,
 }
 
 impl PackedDenseBlock {
@@ -609,7 +614,7 @@ impl PackedDenseBlock {
         }
         let cout = convs[4].cout;
         let narrow = NarrowConv::new(&convs[4]);
-        Ok(Self { cin, cout, convs, winograd: None, narrow }.with_winograd(crate::winograd::configured()))
+        Ok(Self { cin, cout, convs, winograd: None, narrow, split5: None }.with_winograd(crate::winograd::configured()))
     }
 
     /// The same block with its convolutions computed by `variant` (`None`: the direct path).
@@ -618,6 +623,7 @@ impl PackedDenseBlock {
         // direct kn2row path is the faster one.
         let count = if self.cout >= WINOGRAD_MIN_COUT { 5 } else { 4 };
         self.winograd = variant.map(|v| (v, self.convs[..count].iter().map(|c| WinogradConv::new(v, c)).collect()));
+        self.split5 = variant.filter(|_| count == 4).map(|v| WinogradConv::new(v, &self.convs[4])).filter(crate::winograd::split_supported);
         self
     }
 
@@ -682,6 +688,25 @@ impl PackedDenseBlock {
         let skew = feat.as_ptr().align_offset(64).min(15);
         let feat = &mut feat[skew..skew + feat_len];
         fill_padded_nhwc_in(x, self.cin, h, w, width, geo.hp, geo.wp, feat);
+        if let Some(conv5) = &self.split5 {
+            for (i, conv) in wconvs.iter().take(3).enumerate() {
+                let sink = Sink::Features { slot: self.cin + i * GROWTH, slope: LEAKY_SLOPE };
+                crate::winograd::convolve(*variant, &geo, conv, feat, sink, &mut []);
+            }
+            let c0 = self.cin + 3 * GROWTH;
+            let mut run = |sums: &mut crate::aligned::Aligned| {
+                sums.ensure_len(variant.alpha * variant.alpha * Split::rows(&geo) * 16);
+                let sink = Sink::Features { slot: c0, slope: LEAKY_SLOPE };
+                crate::winograd::convolve_with(*variant, &geo, &wconvs[3], feat, sink, &mut [], Some(Split { conv5, sums }));
+                crate::winograd::finish_split(*variant, &geo, c0, feat, Split { conv5, sums }, out);
+            };
+            // As FEATURES: a block run inside another's call on this thread gets its own sums.
+            SPLIT_SUMS.with(|cell| match cell.try_borrow_mut() {
+                Ok(mut sums) => run(&mut sums),
+                Err(_) => run(&mut crate::aligned::Aligned::default()),
+            });
+            return;
+        }
         for (i, conv) in wconvs.iter().take(4).enumerate() {
             let sink = Sink::Features { slot: self.cin + i * GROWTH, slope: LEAKY_SLOPE };
             crate::winograd::convolve(*variant, &geo, conv, feat, sink, &mut []);

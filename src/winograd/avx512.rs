@@ -17,7 +17,8 @@ use super::{Geometry, Out, Sink, WinogradConv, LANES};
 /// weight registers and one broadcast fill 31 of the 32 registers.
 pub const fn tiles_per_step(r: usize) -> usize {
     match r {
-        2 => 14,
+        // One register (conv5's split sums): 14 keeps its bands' rows those of conv4's pass.
+        1 | 2 => 14,
         3 => 9,
         _ => 0,
     }
@@ -70,17 +71,17 @@ unsafe fn output_1d<const A: usize, const M: usize>(m: [__m512; A]) -> [__m512; 
     y
 }
 
-/// The generic `input_tiles`'s contract and output, with `rows` rows per ξ block (≥ `nt`).
-/// Channels run in the outer loop so that the columns shared by neighbouring tiles stay in
-/// registers.
+/// The generic `input_tiles`'s contract and output, with `rows` rows per ξ block (≥ `nt`), for
+/// channels `[c0, n)` (the rows hold channel `c0` first). Channels run
+/// in the outer loop so that the columns shared by neighbouring tiles stay in registers.
 ///
 /// # Safety
 /// As the generic `input_tiles`; `out` must hold `α²·rows·padded_channels(n)` floats; the CPU
 /// must have AVX-512F.
 #[target_feature(enable = "avx512f")]
-pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, n: usize, out: *mut f32, rows: usize) {
-    let stride = n.div_ceil(LANES) * LANES;
-    for c in (0..n).step_by(LANES) {
+pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, (c0, n): (usize, usize), out: *mut f32, rows: usize) {
+    let stride = (n - c0).div_ceil(LANES) * LANES;
+    for c in (c0..n).step_by(LANES) {
         let lanes = LANES.min(n - c);
         // Lanes past `n` are neither read (other bands write those channels now) nor nonzero.
         let mask = ((1u32 << lanes) - 1) as __mmask16;
@@ -121,7 +122,7 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
                 }
                 let v = input_1d::<A>(row);
                 for (j, v) in v.iter().enumerate() {
-                    _mm512_storeu_ps(out.add(((i * A + j) * rows + k) * stride + c), *v);
+                    _mm512_storeu_ps(out.add(((i * A + j) * rows + k) * stride + c - c0), *v);
                 }
             }
         }
@@ -129,14 +130,15 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
 }
 
 /// `C = V · U` for `rows` (a multiple of `T`) rows: `V` is rows × `k` (row stride `vs`), `U` is
-/// `k` × 16·R (row stride `us`), `C` rows × 16·R (row stride `cs`). The sum over `k` is taken
-/// [`super::ACCUMULATE_STEPS`] terms at a time in registers, then added to `C`.
+/// `k` × 16·R (row stride `us`), `C` rows × 16·R (row stride `cs`); with `accumulate`,
+/// `C += V · U`. The sum over `k` is taken [`super::ACCUMULATE_STEPS`] terms at a time in
+/// registers, then added to `C`.
 ///
 /// # Safety
 /// The three matrices must be in bounds as described; the CPU must have AVX-512F.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, c: *mut f32, cs: usize) {
+pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, c: *mut f32, cs: usize, accumulate: bool) {
     debug_assert_eq!(rows % T, 0);
     for t0 in (0..rows).step_by(T) {
         let a = v.add(t0 * vs);
@@ -159,7 +161,7 @@ pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *co
             for (t, acc) in acc.iter().enumerate() {
                 for (r, acc) in acc.iter().enumerate() {
                     let dst = c.add((t0 + t) * cs + r * LANES);
-                    _mm512_storeu_ps(dst, if k0 == 0 { *acc } else { _mm512_add_ps(_mm512_loadu_ps(dst), *acc) });
+                    _mm512_storeu_ps(dst, if k0 == 0 && !accumulate { *acc } else { _mm512_add_ps(_mm512_loadu_ps(dst), *acc) });
                 }
             }
             if k1 >= k {

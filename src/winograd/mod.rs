@@ -396,15 +396,112 @@ thread_local! {
 /// tiles run in parallel; each transforms its tiles' inputs into a buffer that stays in cache,
 /// multiplies, and transforms the products back.
 pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32]) {
+    convolve_with(variant, geo, conv, feat, sink, planes, None)
+}
+
+/// conv5's sums over the channels conv4 reads, taken in conv4's pass from the transformed
+/// inputs it has in cache, and finished by [`finish_split`]. For conv5s with few outputs (3 or 9,
+/// padded to one register), which the transform of all their ~137 input channels would cost
+/// more than their own products; with AVX-512 only (see [`split_supported`]).
+pub struct Split<'a> {
+    /// conv5 in the Winograd domain (`cin` = conv4's + 32, `cout` ≤ 16).
+    pub conv5: &'a WinogradConv,
+    /// α² blocks of [`Split::rows`]`(geo)` rows of 16 floats.
+    pub sums: &'a mut [f32],
+}
+
+impl Split<'_> {
+    /// Rows per ξ block of the sums for `geo`: its tiles, rounded up to the kernel's step.
+    #[cfg(target_arch = "x86_64")]
+    pub fn rows(geo: &Geometry) -> usize {
+        geo.tiles().next_multiple_of(avx512::tiles_per_step(1))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn rows(geo: &Geometry) -> usize {
+        geo.tiles()
+    }
+}
+
+/// The fewest conv5 outputs worth a [`Split`]: padded to 16 lanes, 3 outputs cost more products
+/// than `narrow_conv`'s direct sums, 9 fewer (measured in `docs/cpu-performance.md`).
+const SPLIT_MIN_COUT: usize = 8;
+
+/// Whether [`Split`] can run here: the AVX-512 kernels, and a conv5 of 8 to 16 outputs.
+pub fn split_supported(conv5: &WinogradConv) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return simd() == Simd::Avx512 && (SPLIT_MIN_COUT..=LANES).contains(&conv5.cout) && std::env::var("RESCALE_LAB_SPLIT").map_or(true, |v| v != "off");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
+
+/// [`convolve`] for conv4, also taking conv5's sums over conv4's input channels into `split`.
+pub fn convolve_with(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32], split: Option<Split>) {
     match variant.m {
-        2 => convolve_impl::<4, 2>(variant, geo, conv, feat, sink, planes),
-        4 => convolve_impl::<6, 4>(variant, geo, conv, feat, sink, planes),
+        2 => convolve_impl::<4, 2>(variant, geo, conv, feat, sink, planes, split),
+        4 => convolve_impl::<6, 4>(variant, geo, conv, feat, sink, planes, split),
         _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
     }
 }
 
-fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32]) {
+/// conv5's pass after a [`convolve_with`] that filled `split`: transforms only the channels
+/// from `c0` (conv4's outputs, at any offset: the loads need no alignment), adds their
+/// products to the sums, and writes the NCHW `planes`.
+pub fn finish_split(variant: Variant, geo: &Geometry, c0: usize, feat: &[f32], split: Split, planes: &mut [f32]) {
+    match variant.m {
+        2 => finish_split_impl::<4, 2>(geo, c0, feat, split, planes),
+        4 => finish_split_impl::<6, 4>(geo, c0, feat, split, planes),
+        _ => unreachable!("winograd: F(2x2) and F(4x4) only"),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn finish_split_impl<const A: usize, const M: usize>(_: &Geometry, _: usize, _: &[f32], _: Split, _: &mut [f32]) {
+    unreachable!("winograd: the split conv5 needs AVX-512 (split_supported)")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn finish_split_impl<const A: usize, const M: usize>(geo: &Geometry, c0: usize, feat: &[f32], split: Split, planes: &mut [f32]) {
+    let conv5 = split.conv5;
+    assert!(split_supported(conv5) && c0 < conv5.cin && conv5.cin <= geo.width);
+    assert!(feat.len() >= geo.hp * geo.wp * geo.width && planes.len() >= conv5.cout * geo.h * geo.w);
+    let (tiles, srows) = (geo.tiles(), Split::rows(geo));
+    assert!(split.sums.len() >= A * A * srows * LANES);
+    let stride = padded_channels(conv5.cin - c0);
+    let step = avx512::tiles_per_step(1);
+    let by_cache = band_bytes() / (A * A * (stride + LANES) * std::mem::size_of::<f32>());
+    let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1).next_multiple_of(step);
+    let (feat_ptr, sums, planes_ptr) = (Ptr(feat.as_ptr() as *mut f32), Ptr(split.sums.as_mut_ptr()), Ptr(planes.as_mut_ptr()));
+    (0..tiles.div_ceil(band)).into_par_iter().for_each(|b| {
+        let t0 = b * band;
+        let nt = band.min(tiles - t0);
+        let rows = nt.next_multiple_of(step);
+        SCRATCH.with(|cell| {
+            let mut v = cell.borrow_mut();
+            v.ensure_len(A * A * rows * stride);
+            // SAFETY: channels [c0, cin) of `feat` were written by conv4's pass and are only
+            // read here; this band adds to rows [t0, t0 + rows) of each ξ block of the sums
+            // (in bounds: t0 + rows ≤ srows) and writes its tiles' pixels of the planes, which no
+            // other band touches; AVX-512 is present (split_supported).
+            unsafe {
+                avx512::input_tiles::<A, M>(geo, feat_ptr.get(), t0, nt, (c0, conv5.cin), v.as_mut_ptr(), rows);
+                for xi in 0..A * A {
+                    let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv5.u.as_ptr().add((xi * conv5.cin + c0) * LANES), sums.get().add((xi * srows + t0) * LANES));
+                    avx512::gemm::<1, { avx512::tiles_per_step(1) }>(rows, conv5.cin - c0, vx, stride, ux, LANES, mx, LANES, true);
+                }
+                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: planes_ptr, sink: Sink::Planes };
+                avx512::output_band::<A, M>(geo, sums.get().add(t0 * LANES), srows, nt, t0, conv5, out);
+            }
+        });
+    });
+}
+
+fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mut [f32], sink: Sink, planes: &mut [f32], split: Option<Split>) {
     assert_eq!((variant.alpha, variant.m), (A, M));
+    let split = split.map(|split| {
+        let srows = Split::rows(geo);
+        assert!(split_supported(split.conv5) && split.conv5.cin > conv.cin && split.sums.len() >= A * A * srows * LANES);
+        (split.conv5, Ptr(split.sums.as_mut_ptr()), srows)
+    });
     let simd = simd();
     let tiles = geo.tiles();
     let (cin, cout) = (conv.cin, conv.cout);
@@ -427,6 +524,8 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     if step > 0 {
         band = band.next_multiple_of(step);
     }
+    #[cfg(target_arch = "x86_64")]
+    assert!(split.is_none() || step == avx512::tiles_per_step(1), "winograd: conv4's bands must be whole steps of the split sums");
     let bands = tiles.div_ceil(band);
     let feat_ptr = Ptr(feat.as_mut_ptr());
     let planes_ptr = Ptr(planes.as_mut_ptr());
@@ -451,20 +550,29 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                 match simd {
                     #[cfg(target_arch = "x86_64")]
                     Simd::Avx512 => {
-                        avx512::input_tiles::<A, M>(geo, feat, t0, nt, cin, v.as_mut_ptr(), rows);
+                        avx512::input_tiles::<A, M>(geo, feat, t0, nt, (0, cin), v.as_mut_ptr(), rows);
                         let registers = ostride / LANES;
                         match registers {
                             2 | 3 => {
                                 for xi in 0..A * A {
                                     let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv.u.as_ptr().add(xi * cin * ostride), mm.as_mut_ptr().add(xi * rows * ostride));
                                     if registers == 2 {
-                                        avx512::gemm::<2, { avx512::tiles_per_step(2) }>(rows, cin, vx, stride, ux, ostride, mx, ostride);
+                                        avx512::gemm::<2, { avx512::tiles_per_step(2) }>(rows, cin, vx, stride, ux, ostride, mx, ostride, false);
                                     } else {
-                                        avx512::gemm::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, ostride, mx, ostride);
+                                        avx512::gemm::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, ostride, mx, ostride, false);
                                     }
                                 }
                             }
                             _ => generic_gemms::<A>(conv, v, mm, rows),
+                        }
+                        // conv5's sums over these channels, from the same transformed inputs.
+                        // SAFETY: rows [t0, t0 + rows) of each ξ block are this band's
+                        // (t0 + rows ≤ srows: bands are whole kernel steps).
+                        if let Some((conv5, sums, srows)) = split {
+                            for xi in 0..A * A {
+                                let (vx, ux, sx) = (v.as_ptr().add(xi * rows * stride), conv5.u.as_ptr().add(xi * conv5.cin * LANES), sums.get().add((xi * srows + t0) * LANES));
+                                avx512::gemm::<1, { avx512::tiles_per_step(1) }>(rows, cin, vx, stride, ux, LANES, sx, LANES, false);
+                            }
                         }
                         avx512::output_band::<A, M>(geo, mm.as_ptr(), rows, nt, t0, conv, out);
                     }
@@ -673,7 +781,7 @@ mod tests {
                 let got = run(&|v, p, f| unsafe {
                     match level {
                         Simd::Avx512 => {
-                            avx512::input_tiles::<A, M>(&geo, feat.as_ptr(), 3, nt, n, v.as_mut_ptr(), rows);
+                            avx512::input_tiles::<A, M>(&geo, feat.as_ptr(), 3, nt, (0, n), v.as_mut_ptr(), rows);
                             avx512::output_band::<A, M>(&geo, mm.as_ptr(), rows, nt, 3, &wconv, p);
                             avx512::output_band::<A, M>(&geo, mm.as_ptr(), rows, nt, 3, &wconv, f);
                         }
@@ -694,8 +802,8 @@ mod tests {
         check::<6, 4>(F4X3);
     }
 
-    /// The AVX-512 micro-kernel is a matrix product: against f64 sums, for both register counts,
-    /// several tile steps, and strides wider than the rows.
+    /// The AVX-512 micro-kernel is a matrix product: against f64 sums, for every register count,
+    /// several tile steps, strides wider than the rows, and adding to what `C` holds.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx512_micro_kernel_multiplies_matrices() {
@@ -703,23 +811,28 @@ mod tests {
             eprintln!("avx512f not on this CPU: the micro-kernel is not run here");
             return;
         }
-        fn check<const R: usize, const T: usize>() {
+        fn check<const R: usize, const T: usize>(accumulate: bool) {
             let (rows, k, vs, us, cs) = (3 * T, 37, 48, 16 * R + 16, 16 * R + 32);
             let v: Vec<f32> = (0..rows * vs).map(|i| ((i * 7) % 23) as f32 / 11.0 - 1.0).collect();
             let u: Vec<f32> = (0..k * us).map(|i| ((i * 5) % 19) as f32 / 9.0 - 1.0).collect();
-            let mut c = vec![f32::NAN; rows * cs];
-            unsafe { avx512::gemm::<R, T>(rows, k, v.as_ptr(), vs, u.as_ptr(), us, c.as_mut_ptr(), cs) };
+            let before = |i: usize| if accumulate { ((i * 3) % 7) as f32 - 3.0 } else { f32::NAN };
+            let mut c: Vec<f32> = (0..rows * cs).map(|i| if i % cs < 16 * R { before(i) } else { f32::NAN }).collect();
+            unsafe { avx512::gemm::<R, T>(rows, k, v.as_ptr(), vs, u.as_ptr(), us, c.as_mut_ptr(), cs, accumulate) };
             for t in 0..rows {
                 for o in 0..16 * R {
-                    let want: f64 = (0..k).map(|kk| v[t * vs + kk] as f64 * u[kk * us + o] as f64).sum();
+                    let start = if accumulate { before(t * cs + o) as f64 } else { 0.0 };
+                    let want: f64 = start + (0..k).map(|kk| v[t * vs + kk] as f64 * u[kk * us + o] as f64).sum::<f64>();
                     let got = c[t * cs + o] as f64;
-                    assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "R={R} row {t} column {o}: {got} vs {want}");
+                    assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "R={R} accumulate {accumulate} row {t} column {o}: {got} vs {want}");
                 }
                 assert!(c[t * cs + 16 * R].is_nan(), "R={R}: wrote past its columns");
             }
         }
-        check::<2, { avx512::tiles_per_step(2) }>();
-        check::<3, { avx512::tiles_per_step(3) }>();
+        for accumulate in [false, true] {
+            check::<1, { avx512::tiles_per_step(1) }>(accumulate);
+            check::<2, { avx512::tiles_per_step(2) }>(accumulate);
+            check::<3, { avx512::tiles_per_step(3) }>(accumulate);
+        }
     }
 
     #[test]
