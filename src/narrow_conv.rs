@@ -85,6 +85,8 @@ impl NarrowConv {
             // above) and writes only row y of each output plane.
             #[cfg(target_arch = "x86_64")]
             unsafe {
+                // The whole Send wrapper is captured, not its raw pointer field.
+                #[allow(clippy::redundant_locals)]
                 let dst = dst;
                 self.row(feat.as_ptr(), geo, y, dst.0);
             }

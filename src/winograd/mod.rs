@@ -13,11 +13,15 @@
 //! channel transformed once) was tried first: those tiles are 2.25–4× the feature map, so they
 //! live in memory, and reading them back made every convolution memory-bound, no faster than
 //! the direct path (`docs/cpu-performance.md`). `fast_conv` runs conv1–conv4 of every block
-//! here, and conv5 when it has at least `fast_conv::WINOGRAD_MIN_COUT` outputs.
+//! here, conv5 when it has at least `fast_conv::WINOGRAD_MIN_COUT` outputs, and conv5 with 9
+//! outputs as a [`Split`] (its sums over conv4's inputs taken in conv4's pass). With AVX-512
+//! the three loops are `avx512.rs`'s intrinsics; elsewhere the generic code below and the GEMM
+//! crate.
 //!
-//! Precision: the transforms add and subtract scaled copies of the inputs, so rounding errors
-//! grow with α (F(4×4, 3×3) has constants up to 8); see `docs/cpu-performance.md` for the
-//! measured errors and why F(2×2, 3×3) is the default.
+//! Precision: the transforms add and subtract scaled copies of the inputs, and the products
+//! of large values cancel in the output transform; F(4×4, 3×3) (the default) keeps F(2×2)'s
+//! accuracy on the parity fixtures because its points are 0, ±3/2, ±2/3 and its GEMMs sum 16
+//! channels at a time ([`ACCUMULATE_STEPS`]); see `docs/cpu-performance.md`.
 
 use rayon::prelude::*;
 
