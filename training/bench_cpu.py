@@ -139,6 +139,9 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline-env", metavar="KEY=VALUE", action="append", default=[],
                     help="also time the binary with these environment variables (e.g. "
                          "RESCALE_LAB_WINOGRAD=off: the direct convolutions), interleaved, as a 'before' column")
+    ap.add_argument("--baseline-binary", type=Path,
+                    help="time this binary as the 'before' column (e.g. a build of an earlier commit), "
+                         "interleaved; with --baseline-env, that binary with those variables")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -156,11 +159,13 @@ def main(argv=None) -> int:
     print(f"# {cpu}, {os.cpu_count()} logical CPUs, {args.threads} threads each; torch {torch.__version__}; "
           f"{args.size}×{args.size}, median of {args.runs}; load average before: {os.getloadavg()[0]:.2f}")
     baseline_env = dict(kv.split("=", 1) for kv in args.baseline_env)
+    baseline = args.baseline_binary or (args.binary if baseline_env else None)
     header = (f"{'model':<14} {'pass':<9} {'GFLOP':>6} {'PyTorch ms':>11} {'layout':>6} "
               f"{'candle ms':>10} {'candle/PyTorch':>15} {'candle GFLOP/s':>15}")
-    if baseline_env:
+    if baseline:
         header += f" {'before ms':>10} {'before/PyTorch':>15}"
-        print(f"# before: the same binary with {' '.join(args.baseline_env)}")
+        print(f"# before: {baseline if args.baseline_binary else 'the same binary'}"
+              f"{' with ' + ' '.join(args.baseline_env) if baseline_env else ''}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -179,8 +184,8 @@ def main(argv=None) -> int:
             for cl, run in runners.items():
                 torch_runs[cl].append(run())
             rust_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads, args.device))
-            if baseline_env:
-                base_runs.append(time_rust(args.binary, weights, args.size, 1, args.threads, args.device, baseline_env))
+            if baseline:
+                base_runs.append(time_rust(baseline, weights, args.size, 1, args.threads, args.device, baseline_env))
         torch_times = {cl: (statistics.median(d for d, _ in r), statistics.median(u for _, u in r))
                        for cl, r in torch_runs.items()}
         rust = {k: statistics.median(r[k] for r in rust_runs) for k in ("downscale_ms", "upscale_ms")}
