@@ -665,8 +665,9 @@ impl PackedDenseBlock {
         })
     }
 
-    /// conv1..conv4 by Winograd into the spatial buffer; conv5 by Winograd into `out` when it
-    /// has enough outputs, otherwise by the direct path on the same buffer.
+    /// conv1..conv4 by Winograd into the spatial buffer; conv5 into `out`: by Winograd when it
+    /// has enough outputs, split between conv4's pass and its own with 9 (`winograd::Split`),
+    /// by `narrow_conv` with 3, otherwise by the direct path on the same buffer.
     #[allow(clippy::too_many_arguments)]
     fn forward_winograd(
         &self,

@@ -51,10 +51,10 @@ unsafe impl Sync for Out {}
 
 impl NarrowConv {
     /// `None` where this path does not apply: output counts other than 3 and 9, a CPU without
-    /// AVX-512, or `RESCALE_LAB_NARROW=off` (to measure it; `RESCALE_LAB_SIMD` set also turns it
-    /// off, as it does the Winograd kernels).
+    /// AVX-512, or `RESCALE_LAB_NARROW=off` (to measure it; `RESCALE_LAB_SIMD=avx2|base` also
+    /// turns it off, as it does the Winograd kernels).
     pub fn new(conv: &PackedConv3x3) -> Option<Self> {
-        let off = std::env::var("RESCALE_LAB_NARROW").is_ok_and(|v| v == "off") || std::env::var("RESCALE_LAB_SIMD").is_ok();
+        let off = std::env::var("RESCALE_LAB_NARROW").is_ok_and(|v| v == "off") || std::env::var("RESCALE_LAB_SIMD").is_ok_and(|v| matches!(v.as_str(), "avx2" | "base"));
         #[cfg(target_arch = "x86_64")]
         if matches!(conv.cout(), 3 | 9) && !off && std::arch::is_x86_feature_detected!("avx512f") {
             let (cin, cout) = (conv.cin(), conv.cout());

@@ -4,7 +4,7 @@
 //! slider re-runs only codec → upscale → metrics, and changing the latent seed or temperature
 //! re-runs only upscale → metrics.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
@@ -80,8 +80,8 @@ pub struct Pipeline {
     /// Modcropped HR per scale: the reference of the metrics at that scale.
     hr_by_scale: HashMap<u32, (RgbImage, Modcrop)>,
     lr_cache: HashMap<LrKey, (RgbImage, Duration)>,
-    codec_cache: HashMap<CodecKey, (Compressed, Duration)>,
-    upscale_cache: HashMap<UpscaleKey, (RgbImage, Duration)>,
+    codec_cache: Recent<CodecKey, (Compressed, Duration)>,
+    upscale_cache: Recent<UpscaleKey, (RgbImage, Duration)>,
 }
 
 /// Upscale results kept per method; the slider sweeps produce many and each is an HR image.
@@ -94,8 +94,8 @@ impl Pipeline {
             original,
             hr_by_scale: HashMap::new(),
             lr_cache: HashMap::new(),
-            codec_cache: HashMap::new(),
-            upscale_cache: HashMap::new(),
+            codec_cache: Recent::new(MAX_CODEC_CACHE),
+            upscale_cache: Recent::new(MAX_UPSCALE_CACHE),
         }
     }
 
@@ -166,7 +166,6 @@ impl Pipeline {
                     hr.height()
                 )));
             }
-            evict_if_full(&mut self.upscale_cache, MAX_UPSCALE_CACHE);
             self.upscale_cache.insert(upscale_key.clone(), (reconstruction, start.elapsed()));
             stages_run.upscale = true;
         }
@@ -308,7 +307,6 @@ impl Pipeline {
         let lr = &self.lr_cache[&(method_key.to_string(), scale)].0;
         let start = Instant::now();
         let compressed = codec.compress(lr)?;
-        evict_if_full(&mut self.codec_cache, MAX_CODEC_CACHE);
         self.codec_cache.insert(codec_key, (compressed, start.elapsed()));
         Ok(true)
     }
@@ -316,8 +314,8 @@ impl Pipeline {
     /// Forgets everything computed for one method (e.g. its model was reloaded).
     pub fn forget_method(&mut self, method_key: &str) {
         self.lr_cache.retain(|k, _| k.0 != method_key);
-        self.codec_cache.retain(|k, _| k.0 != method_key);
-        self.upscale_cache.retain(|k, _| k.0 != method_key);
+        self.codec_cache.retain(|k| k.0 != method_key);
+        self.upscale_cache.retain(|k| k.0 != method_key);
     }
 }
 
@@ -335,12 +333,67 @@ fn ensure_finite(image: &image::Rgb32FImage, method: &str, stage: &str) -> Resul
     Ok(())
 }
 
-/// The caches only need to hold the recent working set; dropping an arbitrary entry when full
-/// keeps memory bounded without bookkeeping an LRU order.
-fn evict_if_full<K: Clone + Eq + std::hash::Hash, V>(cache: &mut HashMap<K, V>, max: usize) {
-    if cache.len() >= max {
-        if let Some(key) = cache.keys().next().cloned() {
-            cache.remove(&key);
+/// A bounded cache that drops its oldest entry when full. The newest entries are the current
+/// job's: dropping an arbitrary one (as before) could drop the whole image that the job's region
+/// was about to be cut from, which was then computed again.
+struct Recent<K, V> {
+    map: HashMap<K, V>,
+    /// The keys of `map`, oldest first.
+    order: VecDeque<K>,
+    max: usize,
+}
+
+impl<K: Clone + Eq + std::hash::Hash, V> Recent<K, V> {
+    fn new(max: usize) -> Self {
+        Self { map: HashMap::new(), order: VecDeque::new(), max }
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.map.contains_key(&key) {
+            self.order.retain(|k| k != &key);
+        } else {
+            while self.map.len() >= self.max.max(1) {
+                match self.order.pop_front() {
+                    Some(oldest) => self.map.remove(&oldest),
+                    None => break,
+                };
+            }
         }
+        self.order.push_back(key.clone());
+        self.map.insert(key, value);
+    }
+
+    fn retain(&mut self, keep: impl Fn(&K) -> bool) {
+        self.map.retain(|k, _| keep(k));
+        self.order.retain(|k| keep(k));
+    }
+}
+
+impl<K, V> std::ops::Deref for Recent<K, V> {
+    type Target = HashMap<K, V>;
+    fn deref(&self) -> &HashMap<K, V> {
+        &self.map
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Recent;
+
+    #[test]
+    fn a_full_cache_drops_its_oldest_entry() {
+        let mut cache = Recent::new(3);
+        for (k, v) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
+            cache.insert(k, v);
+        }
+        assert!(!cache.contains_key("a") && ["b", "c", "d"].iter().all(|k| cache.contains_key(k)));
+        // A removed key leaves no trace in the order; a re-inserted one becomes the newest.
+        cache.retain(|k| *k != "c");
+        cache.insert("b", 20);
+        cache.insert("e", 5);
+        cache.insert("f", 6);
+        assert_eq!(cache.len(), 3);
+        assert!(!cache.contains_key("d"), "d was the oldest once b was inserted again");
+        assert_eq!((cache["b"], cache["e"], cache["f"]), (20, 5, 6));
     }
 }

@@ -14,7 +14,8 @@ use std::arch::x86_64::*;
 use super::{Geometry, Out, Sink, WinogradConv, LANES};
 
 /// Tiles per micro-kernel step for `R` registers of output channels: `T·R` accumulators, `R`
-/// weight registers and one broadcast fill 31 of the 32 registers.
+/// weight registers and one broadcast fill 31 of the 32 registers for R = 2 and 3 (16 for R =
+/// 1, whose step matches R = 2's so that conv4's bands are whole steps of the split sums).
 pub const fn tiles_per_step(r: usize) -> usize {
     match r {
         // One register (conv5's split sums): 14 keeps its bands' rows those of conv4's pass.
@@ -76,8 +77,8 @@ unsafe fn output_1d<const A: usize, const M: usize>(m: [__m512; A]) -> [__m512; 
 /// in the outer loop so that the columns shared by neighbouring tiles stay in registers.
 ///
 /// # Safety
-/// As the generic `input_tiles`; `out` must hold `α²·rows·padded_channels(n)` floats; the CPU
-/// must have AVX-512F.
+/// As the generic `input_tiles`; `out` must hold `α²·rows·padded_channels(n − c0)` floats; the
+/// CPU must have AVX-512F.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *const f32, t0: usize, nt: usize, (c0, n): (usize, usize), out: *mut f32, rows: usize) {
     let stride = (n - c0).div_ceil(LANES) * LANES;
@@ -189,7 +190,8 @@ pub unsafe fn output_band<const A: usize, const M: usize>(geo: &Geometry, mm: *c
         let tile = t0 + k;
         let (ty, tx) = (tile / geo.tw, tile % geo.tw);
         // The outputs' lines are in L3 (the feature map is far larger than L2); ask for them
-        // ahead, for writing, as the input transform does for its pixels.
+        // ahead, as the input transform does for its pixels. (The write hint compiles to a plain
+        // `prefetcht0`: `prefetchw` needs the `prfchw` target feature, unstable in Rust.)
         if let (Sink::Features { slot, .. }, true) = (out.sink, k + PREFETCH_TILES < nt) {
             let ahead = tile + PREFETCH_TILES;
             let (py, px) = (ahead / geo.tw, ahead % geo.tw);

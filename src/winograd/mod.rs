@@ -135,7 +135,8 @@ pub const ACCUMULATE_STEPS: usize = 16;
 const LANES: usize = 16;
 /// Target size in bytes of a band's transformed inputs and products: a fifth of a core's L2
 /// (measured: 192–768 KiB alike, 1–2 MiB slower, as the band then competes with the
-/// feature map's lines and the weights).
+/// feature map's lines and the weights). Bands are rounded up to whole micro-kernel steps, so
+/// the largest convolutions' come to 0.6–0.7 MiB.
 const BAND_BYTES: usize = 384 << 10;
 
 fn band_bytes() -> usize {
@@ -404,9 +405,9 @@ pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mu
 }
 
 /// conv5's sums over the channels conv4 reads, taken in conv4's pass from the transformed
-/// inputs it has in cache, and finished by [`finish_split`]. For conv5s with few outputs (3 or 9,
-/// padded to one register), which the transform of all their ~137 input channels would cost
-/// more than their own products; with AVX-512 only (see [`split_supported`]).
+/// inputs it has in cache, and finished by [`finish_split`]. For conv5s with 8 to 16 outputs
+/// (the ×2 blocks' 9, padded to one register), whose own transform of all their ~131 input
+/// channels would cost more than their products; with AVX-512 only (see [`split_supported`]).
 pub struct Split<'a> {
     /// conv5 in the Winograd domain (`cin` = conv4's + 32, `cout` ≤ 16).
     pub conv5: &'a WinogradConv,
@@ -430,10 +431,17 @@ impl Split<'_> {
 /// than `narrow_conv`'s direct sums, 9 fewer (measured in `docs/cpu-performance.md`).
 const SPLIT_MIN_COUT: usize = 8;
 
+/// `RESCALE_LAB_SPLIT=off` turns the split off (to measure it); read once, as the other knobs,
+/// so that blocks built before a change of the variable still pass the checks.
+fn split_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("RESCALE_LAB_SPLIT").map_or(true, |v| v != "off"))
+}
+
 /// Whether [`Split`] can run here: the AVX-512 kernels, and a conv5 of 8 to 16 outputs.
 pub fn split_supported(conv5: &WinogradConv) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return simd() == Simd::Avx512 && (SPLIT_MIN_COUT..=LANES).contains(&conv5.cout) && std::env::var("RESCALE_LAB_SPLIT").map_or(true, |v| v != "off");
+    return simd() == Simd::Avx512 && (SPLIT_MIN_COUT..=LANES).contains(&conv5.cout) && split_enabled();
     #[cfg(not(target_arch = "x86_64"))]
     return false;
 }
@@ -800,6 +808,42 @@ mod tests {
                 assert!(same(&got.0, &base.0), "{} {name}: input transform differs from the portable one", variant.name);
                 assert!(same(&got.1, &base.1), "{} {name}: output transform into planes differs", variant.name);
                 assert!(same(&got.2, &base.2), "{} {name}: output transform into features differs", variant.name);
+            }
+        }
+        check::<4, 2>(F2X3);
+        check::<6, 4>(F4X3);
+    }
+
+    /// The AVX-512 input transform of channels `[c0, n)` from an offset that is not a whole
+    /// register (the split conv5's pass: c0 = 99 or 105) gives the bits of the transform of all
+    /// channels, zeros past `n`.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx512_input_transform_from_any_channel_matches_the_whole() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            eprintln!("avx512f not on this CPU: not run here");
+            return;
+        }
+        fn check<const A: usize, const M: usize>(variant: Variant) {
+            let geo = Geometry::new(variant, 9, 13, 144);
+            let feat: Vec<f32> = (0..geo.hp * geo.wp * geo.width).map(|i| ((i * 7919) % 1013) as f32 / 97.0 - 5.0).collect();
+            let (n, c0, nt) = (131, 99, geo.tiles());
+            let rows = nt + 3;
+            let (whole, part) = (padded_channels(n), padded_channels(n - c0));
+            let mut all = vec![0f32; A * A * rows * whole];
+            let mut some = vec![f32::NAN; A * A * rows * part];
+            unsafe {
+                avx512::input_tiles::<A, M>(&geo, feat.as_ptr(), 0, nt, (0, n), all.as_mut_ptr(), rows);
+                avx512::input_tiles::<A, M>(&geo, feat.as_ptr(), 0, nt, (c0, n), some.as_mut_ptr(), rows);
+            }
+            for xi in 0..A * A {
+                for k in 0..nt {
+                    let (row_all, row_some) = ((xi * rows + k) * whole, (xi * rows + k) * part);
+                    for c in c0..n {
+                        assert_eq!(some[row_some + c - c0].to_bits(), all[row_all + c].to_bits(), "{} ξ {xi} tile {k} channel {c}", variant.name);
+                    }
+                    assert!(some[row_some + n - c0..row_some + part].iter().all(|&v| v == 0.0), "{}: not zero past n", variant.name);
+                }
             }
         }
         check::<4, 2>(F2X3);
