@@ -14,7 +14,7 @@
 use rayon::prelude::*;
 
 use crate::aligned::Aligned;
-use crate::fast_conv::PackedConv3x3;
+use crate::fast_conv::{PackedConv3x3, SendPtr};
 
 const LANES: usize = 16;
 
@@ -43,11 +43,6 @@ pub struct Padded {
     pub wp: usize,
     pub width: usize,
 }
-
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
 
 impl NarrowConv {
     /// `None` where this path does not apply: output counts other than 3 and 9, a CPU without
@@ -79,16 +74,13 @@ impl NarrowConv {
     pub fn forward(&self, feat: &[f32], geo: Padded, out: &mut [f32]) {
         assert!(self.cin <= geo.width && geo.wp >= geo.w + 2 && feat.len() >= (geo.h + 2) * geo.wp * geo.width);
         assert_eq!(out.len(), self.cout * geo.h * geo.w);
-        let dst = Out(out.as_mut_ptr());
+        let dst = SendPtr(out.as_mut_ptr());
         (0..geo.h).into_par_iter().with_min_len(4).for_each(|y| {
             // SAFETY: `new` checked AVX-512F; row y reads padded rows y..y+3 (in bounds, checked
             // above) and writes only row y of each output plane.
             #[cfg(target_arch = "x86_64")]
             unsafe {
-                // The whole Send wrapper is captured, not its raw pointer field.
-                #[allow(clippy::redundant_locals)]
-                let dst = dst;
-                self.row(feat.as_ptr(), geo, y, dst.0);
+                self.row(feat.as_ptr(), geo, y, dst.get());
             }
             #[cfg(not(target_arch = "x86_64"))]
             let _ = (y, dst);

@@ -11,7 +11,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{Geometry, Out, Sink, WinogradConv, LANES};
+use super::{next_tile, Geometry, Out, Sink, WinogradConv, LANES};
 
 /// Tiles per micro-kernel step for `R` registers of output channels: `T·R` accumulators, `R`
 /// weight registers and one broadcast fill 31 of the 32 registers for R = 2 and 3 (16 for R =
@@ -89,12 +89,7 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
         let mut cols = [[_mm512_setzero_ps(); A]; A];
         let mut previous: Option<(usize, usize)> = None;
         for k in 0..nt {
-            let (ty, tx) = ((t0 + k) / geo.tw, (t0 + k) % geo.tw);
-            let first_new = match previous {
-                Some((py, px)) if py == ty && px + 1 == tx => A - M,
-                _ => 0,
-            };
-            previous = Some((ty, tx));
+            let (ty, tx, first_new) = next_tile::<A, M>(geo, t0 + k, &mut previous);
             // The feature map is far larger than L2 and each channel register of a pixel is its
             // own cache line, visited once per convolution: without this the loads below wait
             // on L3 for every tile.

@@ -26,7 +26,9 @@
 use rayon::prelude::*;
 
 use crate::aligned::Aligned;
-use crate::fast_conv::{gemm_rows, PackedConv3x3};
+use crate::fast_conv::{gemm_rows, PackedConv3x3, SendPtr};
+
+type Ptr = SendPtr<f32>;
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
@@ -144,6 +146,19 @@ fn band_bytes() -> usize {
     *B.get_or_init(|| std::env::var("WINO_BAND_KIB").ok().and_then(|v| v.parse::<usize>().ok()).map_or(BAND_BYTES, |k| k << 10))
 }
 
+/// Tiles per band: as many as fit [`band_bytes`] with `floats_per_tile` floats of transformed
+/// inputs and products each (at least 8), at most half a thread's share of `tiles` so that every
+/// thread gets work, rounded up to whole micro-kernel steps (`step`, 0 for none).
+fn band_tiles(tiles: usize, floats_per_tile: usize, step: usize) -> usize {
+    let by_cache = band_bytes() / (floats_per_tile * std::mem::size_of::<f32>());
+    let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
+    if step > 0 {
+        band.next_multiple_of(step)
+    } else {
+        band
+    }
+}
+
 /// A convolution's weights in the Winograd domain: `u[(ξ·cin + c)·ostride + o]`, rows padded
 /// with zeros to whole registers (`ostride = padded_channels(cout)`).
 #[derive(Debug, Clone)]
@@ -223,16 +238,6 @@ impl Geometry {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Ptr(*mut f32);
-unsafe impl Send for Ptr {}
-unsafe impl Sync for Ptr {}
-impl Ptr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// The CPU's vector width for the transforms, detected once (the crate is built for baseline
 /// x86-64; the GEMM crate dispatches the same way).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -291,12 +296,7 @@ unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *con
     let mut cols = vec![[[[0f32; LANES]; A]; A]; chunks];
     let mut previous: Option<(usize, usize)> = None;
     for k in 0..nt {
-        let (ty, tx) = ((t0 + k) / geo.tw, (t0 + k) % geo.tw);
-        let first_new = match previous {
-            Some((py, px)) if py == ty && px + 1 == tx => A - M,
-            _ => 0,
-        };
-        previous = Some((ty, tx));
+        let (ty, tx, first_new) = next_tile::<A, M>(geo, t0 + k, &mut previous);
         for (chunk, cols) in cols.iter_mut().enumerate() {
             let c = chunk * LANES;
             if first_new > 0 {
@@ -321,6 +321,20 @@ unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: *con
             }
         }
     }
+}
+
+/// Tile `t`'s row and column in the grid, and the first of its α columns not carried over
+/// from `previous` (the tile before it in the walk, which it then replaces): its left
+/// neighbour shares α − m columns with it, any other tile none.
+#[inline(always)]
+fn next_tile<const A: usize, const M: usize>(geo: &Geometry, t: usize, previous: &mut Option<(usize, usize)>) -> (usize, usize, usize) {
+    let (ty, tx) = (t / geo.tw, t % geo.tw);
+    let first_new = match *previous {
+        Some((py, px)) if py == ty && px + 1 == tx => A - M,
+        _ => 0,
+    };
+    *previous = Some((ty, tx));
+    (ty, tx, first_new)
 }
 
 /// `lanes` floats from `src`, zero-filled to a register, reading nothing past them.
@@ -480,9 +494,8 @@ fn finish_split_impl<const A: usize, const M: usize>(geo: &Geometry, c0: usize, 
     assert!(split.sums.len() >= A * A * srows * LANES);
     let stride = padded_channels(conv5.cin - c0);
     let step = avx512::tiles_per_step(1);
-    let by_cache = band_bytes() / (A * A * (stride + LANES) * std::mem::size_of::<f32>());
-    let band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1).next_multiple_of(step);
-    let (feat_ptr, sums, planes_ptr) = (Ptr(feat.as_ptr() as *mut f32), Ptr(split.sums.as_mut_ptr()), Ptr(planes.as_mut_ptr()));
+    let band = band_tiles(tiles, A * A * (stride + LANES), step);
+    let (feat_ptr, sums, planes_ptr) = (SendPtr(feat.as_ptr() as *mut f32), SendPtr(split.sums.as_mut_ptr()), SendPtr(planes.as_mut_ptr()));
     (0..tiles.div_ceil(band)).into_par_iter().for_each(|b| {
         let t0 = b * band;
         let nt = band.min(tiles - t0);
@@ -500,7 +513,7 @@ fn finish_split_impl<const A: usize, const M: usize>(geo: &Geometry, c0: usize, 
                     let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv5.u.as_ptr().add((xi * conv5.cin + c0) * LANES), sums.get().add((xi * srows + t0) * LANES));
                     avx512::gemm::<1, { avx512::tiles_per_step(1) }>(rows, conv5.cin - c0, vx, stride, ux, LANES, mx, LANES, true);
                 }
-                let out = Out { feat: Ptr(std::ptr::null_mut()), planes: planes_ptr, sink: Sink::Planes };
+                let out = Out { feat: SendPtr(std::ptr::null_mut()), planes: planes_ptr, sink: Sink::Planes };
                 avx512::output_band::<A, M>(geo, sums.get().add(t0 * LANES), srows, nt, t0, conv5, out);
             }
         });
@@ -512,7 +525,7 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     let split = split.map(|split| {
         let srows = Split::rows(geo);
         assert!(split_supported(split.conv5) && split.conv5.cin > conv.cin && split.sums.len() >= A * A * srows * LANES);
-        (split.conv5, Ptr(split.sums.as_mut_ptr()), srows)
+        (split.conv5, SendPtr(split.sums.as_mut_ptr()), srows)
     });
     let simd = simd();
     let tiles = geo.tiles();
@@ -530,17 +543,12 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     let step = if simd == Simd::Avx512 { avx512::tiles_per_step(ostride / LANES) } else { 0 };
     #[cfg(not(target_arch = "x86_64"))]
     let step = 0;
-    // A band's transformed inputs and products (α²·nt·(cin + cout) floats) should fit in L2.
-    let by_cache = band_bytes() / (A * A * (stride + ostride) * std::mem::size_of::<f32>());
-    let mut band = by_cache.max(8).min(tiles.div_ceil(2 * rayon::current_num_threads().max(1))).max(1);
-    if step > 0 {
-        band = band.next_multiple_of(step);
-    }
+    let band = band_tiles(tiles, A * A * (stride + ostride), step);
     #[cfg(target_arch = "x86_64")]
     assert!(split.is_none() || step == avx512::tiles_per_step(1), "winograd: conv4's bands must be whole steps of the split sums");
     let bands = tiles.div_ceil(band);
-    let feat_ptr = Ptr(feat.as_mut_ptr());
-    let planes_ptr = Ptr(planes.as_mut_ptr());
+    let feat_ptr = SendPtr(feat.as_mut_ptr());
+    let planes_ptr = SendPtr(planes.as_mut_ptr());
     (0..bands).into_par_iter().for_each(|b| {
         let t0 = b * band;
         let nt = band.min(tiles - t0);
@@ -769,8 +777,8 @@ mod tests {
                 let mut v = vec![0f32; len];
                 let mut planes = vec![0f32; cout * geo.h * geo.w];
                 let mut features = feat.clone();
-                let to_planes = Out { feat: Ptr(std::ptr::null_mut()), planes: Ptr(planes.as_mut_ptr()), sink: Sink::Planes };
-                let to_features = Out { feat: Ptr(features.as_mut_ptr()), planes: Ptr(std::ptr::null_mut()), sink: Sink::Features { slot, slope: 0.2 } };
+                let to_planes = Out { feat: SendPtr(std::ptr::null_mut()), planes: SendPtr(planes.as_mut_ptr()), sink: Sink::Planes };
+                let to_features = Out { feat: SendPtr(features.as_mut_ptr()), planes: SendPtr(std::ptr::null_mut()), sink: Sink::Features { slot, slope: 0.2 } };
                 f(&mut v, to_planes, to_features);
                 (v, planes, features)
             };
