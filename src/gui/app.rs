@@ -1141,7 +1141,7 @@ impl RescaleApp {
 
     fn handle_event(&mut self, ctx: &egui::Context, event: Event) {
         if self.debug {
-            debug_event(&event);
+            debug_event(&event, self.frame);
         }
         match event {
             Event::ImageLoaded { request, doc } => {
@@ -1560,9 +1560,10 @@ impl eframe::App for RescaleApp {
         self.schedule();
         self.expire_messages();
         self.update_screenshot(ctx);
-        // Spinners and "updating" marks need frames while threads work; idle costs nothing.
+        // Spinners and "updating" marks need frames while threads work (a few a second: see
+        // `busy`); idle costs nothing.
         if !self.is_idle() || self.messages.iter().any(|m| m.kind != MessageKind::Error) {
-            ctx.request_repaint_after(Duration::from_millis(100));
+            ctx.request_repaint_after(crate::gui::busy::FRAME_INTERVAL);
         }
     }
 
@@ -1598,7 +1599,7 @@ fn debug_clock() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-fn debug_event(event: &Event) {
+fn debug_event(event: &Event, frame: u64) {
     let t = debug_clock();
     match event {
         Event::Region(r) => eprintln!(
@@ -1633,7 +1634,7 @@ fn debug_event(event: &Event) {
             p.key,
             p.outcome.as_ref().map(|(m, _)| (m.ssimulacra2, m.butteraugli))
         ),
-        Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished"),
+        Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished (frame {frame})"),
         Event::Progress { job_id, key, progress } => eprintln!("[gui {t:.1}] job {job_id} {key} progress {:?}", progress.pass),
         Event::MethodsLoaded(m) => eprintln!(
             "[gui {t:.1}] methods: {:?}",

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod chart;
+pub mod busy;
 pub mod colormap;
 pub mod device;
 pub mod documents;

@@ -93,7 +93,7 @@ fn welcome(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.vertical_centered(|ui| {
         ui.add_space(ui.available_height() * 0.3);
         if app.is_loading() {
-            ui.spinner();
+            crate::gui::busy::spinner(ui, None);
             ui.label("Opening…");
             return;
         }
@@ -312,7 +312,7 @@ fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
             egui::Frame::new().fill(Color32::from_black_alpha(190)).corner_radius(3.0).inner_margin(egui::Margin::symmetric(5, 2)).show(ui, |ui| {
                 ui.horizontal(|ui| {
                     if color == UPDATING && text.starts_with("updating") {
-                        ui.add(egui::Spinner::new().size(12.0));
+                        crate::gui::busy::spinner(ui, Some(12.0));
                     }
                     ui.add(egui::Label::new(egui::RichText::new(text).color(color)).truncate()).on_hover_text(hover);
                 });
@@ -342,7 +342,7 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
             let color = if desc.is_error { ERROR } else { Color32::from_gray(190) };
             painter.text(rect.center(), Align2::CENTER_CENTER, wrap(note, rect.width()), FontId::proportional(15.0), color);
             if !desc.is_error && note.ends_with('…') {
-                ui.put(Rect::from_center_size(rect.center() - vec2(0.0, 24.0), vec2(20.0, 20.0)), egui::Spinner::new());
+                crate::gui::busy::paint(ui, Rect::from_center_size(rect.center() - vec2(0.0, 24.0), vec2(20.0, 20.0)));
             }
         }
         (None, None) => {}
@@ -465,7 +465,7 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.add(egui::Label::new(egui::RichText::new(&right.title).strong()).truncate());
                     if right.updating {
-                        ui.add(egui::Spinner::new().size(12.0));
+                        crate::gui::busy::spinner(ui, Some(12.0));
                     }
                 });
             });

@@ -22,7 +22,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             app.actions.push(Action::ExportDialog);
         }
         if app.exports_in_flight() > 0 {
-            ui.spinner();
+            crate::gui::busy::spinner(ui, None);
         }
     });
     if let Some(dir) = app.settings.export_dir.clone() {
@@ -88,7 +88,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     let methods = app.all_methods();
     if methods.is_empty() {
         ui.horizontal(|ui| {
-            ui.spinner();
+            crate::gui::busy::spinner(ui, None);
             ui.label("loading methods…");
         });
     }

@@ -116,6 +116,6 @@ fn tabs(app: &mut RescaleApp, ui: &mut egui::Ui) {
         }
     }
     if app.is_loading() {
-        ui.spinner();
+        crate::gui::busy::spinner(ui, None);
     }
 }

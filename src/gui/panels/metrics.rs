@@ -72,7 +72,7 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         cell(ui, ms_text(o.timings.metrics));
                         if stale {
                             ui.horizontal(|ui| {
-                                ui.add(egui::Spinner::new().size(11.0));
+                                crate::gui::busy::spinner(ui, Some(11.0));
                                 ui.label("updating");
                             });
                         } else if ready.view.preview {
@@ -85,7 +85,7 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                         ui.label(egui::RichText::new(format!("failed: {e}")).color(egui::Color32::from_rgb(240, 110, 100)));
                     }
                     (Ok(_), None) => {
-                        ui.spinner();
+                        crate::gui::busy::spinner(ui, None);
                     }
                 }
                 ui.end_row();
@@ -118,7 +118,7 @@ fn stage(d: std::time::Duration, ran: bool) -> String {
 pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         if app.is_computing() || app.is_loading() {
-            ui.spinner();
+            crate::gui::busy::spinner(ui, None);
             ui.label(if app.is_loading() { "loading…" } else { "computing…" });
         } else {
             ui.label("ready");
