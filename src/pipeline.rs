@@ -82,11 +82,16 @@ pub struct Pipeline {
     lr_cache: HashMap<LrKey, (RgbImage, Duration)>,
     codec_cache: Recent<CodecKey, (Compressed, Duration)>,
     upscale_cache: Recent<UpscaleKey, (RgbImage, Duration)>,
+    /// Region upscales, for the regions asked again (the slider back at a quality, or one
+    /// computed ahead of it).
+    region_cache: Recent<(UpscaleKey, Region), (RgbImage, Duration)>,
 }
 
 /// Upscale results kept per method; the slider sweeps produce many and each is an HR image.
 const MAX_UPSCALE_CACHE: usize = 24;
 const MAX_CODEC_CACHE: usize = 64;
+/// Region upscales kept: a 256² crop is 0.2 MB, and each slider position keeps one per method.
+const MAX_REGION_CACHE: usize = 48;
 
 impl Pipeline {
     pub fn new(original: RgbImage) -> Self {
@@ -96,6 +101,7 @@ impl Pipeline {
             lr_cache: HashMap::new(),
             codec_cache: Recent::new(MAX_CODEC_CACHE),
             upscale_cache: Recent::new(MAX_UPSCALE_CACHE),
+            region_cache: Recent::new(MAX_REGION_CACHE),
         }
     }
 
@@ -257,10 +263,15 @@ impl Pipeline {
         self.downscale_stage(method_key, rescaler)?;
         self.codec_stage(method_key, scale, codec)?;
         let hr = &self.hr_by_scale[&scale].0;
-        if let Some((whole, _)) = self.upscale_cache.get(&upscale_key(method_key, scale, codec, options)) {
+        let key = upscale_key(method_key, scale, codec, options);
+        if let Some((whole, _)) = self.upscale_cache.get(&key) {
             let reconstruction = region.crop(whole);
             let metrics = region.metrics(hr, &reconstruction, scale);
-            return Ok(RegionOutput { region, reconstruction, metrics, upscale: Duration::ZERO, from_whole: true });
+            return Ok(RegionOutput { region, reconstruction, metrics, upscale: Duration::ZERO, from_whole: true, from_cache: false });
+        }
+        if let Some((reconstruction, upscale)) = self.region_cache.get(&(key.clone(), region)) {
+            let metrics = region.metrics(hr, reconstruction, scale);
+            return Ok(RegionOutput { region, reconstruction: reconstruction.clone(), metrics, upscale: *upscale, from_whole: false, from_cache: true });
         }
         let decoded = &self.codec_cache[&(method_key.to_string(), scale, codec)].0.decoded;
         let start = Instant::now();
@@ -279,7 +290,19 @@ impl Pipeline {
         }
         let upscale = start.elapsed();
         let metrics = region.metrics(hr, &reconstruction, scale);
-        Ok(RegionOutput { region, reconstruction, metrics, upscale, from_whole: false })
+        self.region_cache.insert((key, region), (reconstruction.clone(), upscale));
+        Ok(RegionOutput { region, reconstruction, metrics, upscale, from_whole: false, from_cache: false })
+    }
+
+    /// Computes `region` at `codec` into the cache unless its upscale, or the whole image's, is
+    /// there already; returns whether it ran. For work ahead of the user (the app's slider
+    /// neighbours): a later [`Self::run_region`] then only cuts and measures.
+    pub fn prefetch_region(&mut self, method_key: &str, rescaler: &dyn Rescaler, codec: Codec, options: &UpscaleOptions, region: Region) -> Result<bool> {
+        let key = upscale_key(method_key, rescaler.scale(), codec, options);
+        if self.upscale_cache.contains_key(&key) || self.region_cache.contains_key(&(key, region)) {
+            return Ok(false);
+        }
+        self.run_region(method_key, rescaler, codec, options, region).map(|_| true)
     }
 
     /// HR → LR for one method, unless cached. Returns whether it ran.
@@ -316,6 +339,7 @@ impl Pipeline {
         self.lr_cache.retain(|k, _| k.0 != method_key);
         self.codec_cache.retain(|k| k.0 != method_key);
         self.upscale_cache.retain(|k| k.0 != method_key);
+        self.region_cache.retain(|k| k.0 .0 != method_key);
     }
 }
 

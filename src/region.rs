@@ -116,6 +116,9 @@ pub struct RegionOutput {
     pub upscale: Duration,
     /// Cut from the whole-image result already in the cache, rather than computed.
     pub from_whole: bool,
+    /// Computed earlier (e.g. ahead of the slider, `Pipeline::prefetch_region`) and taken from
+    /// the cache; `upscale` is then the time it took then.
+    pub from_cache: bool,
 }
 
 #[cfg(test)]

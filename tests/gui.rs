@@ -1082,6 +1082,44 @@ fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_i
 }
 
 #[test]
+fn the_crop_at_the_next_quality_is_computed_ahead_and_shown_from_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "ahead.png", 480, 320);
+    let mut h = harness(options_without_perceptual());
+    drop_file(&mut h, &path);
+    let start = Instant::now();
+    while h.state().active_doc().is_none() || h.state().last_panel_rect.is_none() || h.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
+        h.step();
+        assert!(start.elapsed() < Duration::from_secs(60), "the image and the methods did not load");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let panel = h.state().last_panel_rect.unwrap();
+    right_drag(&mut h, panel.center() - egui::vec2(30.0, 25.0), panel.center() + egui::vec2(30.0, 25.0));
+    assert!(h.state().view.crop().is_some(), "the right-drag drew a crop");
+    // The job computes the crop's neighbours at quality ± 1 right after its own regions, before
+    // its whole images, on the same thread: once it is done they are in the cache.
+    run_until_idle(&mut h);
+    let networks: Vec<String> = h.state().shown_methods().into_iter().filter(|m| m.label != "Bicubic").map(|m| m.key).collect();
+    let quality = h.state().settings.quality;
+    h.state_mut().settings.quality = quality - 1;
+    let mut first: Vec<(String, bool)> = Vec::new();
+    while first.len() < networks.len() {
+        h.step();
+        let app = h.state();
+        for key in &networks {
+            if let (Some(slot), false) = (app.current_region(key), first.iter().any(|(k, _)| k == key)) {
+                first.push((key.clone(), slot.view.output.from_cache));
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "the regions did not arrive");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(first.iter().all(|(_, cached)| *cached), "regions at quality {}: {first:?}", quality - 1);
+    run_until_idle(&mut h);
+    assert!(h.state().errors().is_empty(), "{:?}", h.state().errors());
+}
+
+#[test]
 fn zoomed_in_without_a_crop_the_visible_part_is_the_region_and_is_cut_from_current_whole_images() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_test_image(dir.path(), "zoom_region.png", 320, 240);

@@ -97,6 +97,32 @@ fn a_region_inside_a_larger_image_matches_the_whole_result_to_the_seam_tolerance
 }
 
 #[test]
+fn a_region_computed_ahead_is_served_from_the_cache_with_the_same_pixels() {
+    // What the app does ahead of the slider: the region at the next quality into the cache,
+    // then the real request for it. Its pixels and metrics are those of computing it then.
+    let image = photo(192, 160);
+    let options = UpscaleOptions::default();
+    let net = model("irn_x2.safetensors");
+    let region = Region { x: 64, y: 32, width: 64, height: 64 };
+    let mut ahead = Pipeline::new(image.clone());
+    assert!(ahead.prefetch_region("m", &net, jpeg(41), &options, region).unwrap(), "computed ahead");
+    assert!(!ahead.prefetch_region("m", &net, jpeg(41), &options, region).unwrap(), "already there");
+    let served = ahead.run_region("m", &net, jpeg(41), &options, region).unwrap();
+    assert!(served.from_cache && !served.from_whole);
+    let fresh = Pipeline::new(image.clone()).run_region("m", &net, jpeg(41), &options, region).unwrap();
+    assert!(!fresh.from_cache);
+    assert_eq!(served.reconstruction, fresh.reconstruction);
+    assert_eq!(served.metrics.unwrap().psnr_y, fresh.metrics.unwrap().psnr_y);
+    // Another quality, region or method is not served from it.
+    assert!(!ahead.run_region("m", &net, jpeg(42), &options, region).unwrap().from_cache);
+    assert!(!ahead.run_region("m", &net, jpeg(41), &options, Region { x: 0, ..region }).unwrap().from_cache);
+    assert!(!ahead.run_region("other", &net, jpeg(41), &options, region).unwrap().from_cache);
+    // Nor after the method is forgotten (its model reloaded).
+    ahead.forget_method("m");
+    assert!(!ahead.run_region("m", &net, jpeg(41), &options, region).unwrap().from_cache);
+}
+
+#[test]
 fn bicubic_regions_are_cut_from_its_whole_upscale() {
     let image = photo(200, 120);
     let region = Region::snap([33, 17, 70, 50], 4, 200, 120).unwrap();

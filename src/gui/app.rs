@@ -1608,11 +1608,12 @@ fn debug_event(event: &Event, frame: u64) {
             r.key,
             match &r.outcome {
                 Ok(v) => format!(
-                    "{:?} psnr_y {:?} upscale {:?} from_whole {}",
+                    "{:?} psnr_y {:?} upscale {:?} from_whole {} from_cache {}",
                     v.output.region,
                     v.output.metrics.map(|m| m.psnr_y),
                     v.output.upscale,
-                    v.output.from_whole
+                    v.output.from_whole,
+                    v.output.from_cache
                 ),
                 Err(e) => format!("error {e}"),
             }

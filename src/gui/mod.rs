@@ -16,6 +16,7 @@ pub mod font;
 pub mod inspect;
 pub mod panels;
 pub mod path_prompt;
+pub mod prefetch;
 pub mod perceptual;
 pub mod region;
 pub mod samples;

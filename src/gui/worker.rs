@@ -527,6 +527,8 @@ fn compute_loop(
 ) {
     let mut docs: HashMap<u64, DocPipelines> = HashMap::new();
     let mut next: Option<Box<ComputeJob>> = None;
+    // The last job's quality: which way the slider moves (`prefetch::neighbours`).
+    let mut previous_quality: Option<u8> = None;
     loop {
         let job = match next.take() {
             Some(job) => job,
@@ -556,7 +558,10 @@ fn compute_loop(
         let mut full_results: Vec<(&JobMethod, Arc<MethodView>)> = Vec::new();
         // Bicubic's full result: the networks' full results are mapped against it.
         let mut baseline: Option<Arc<MethodView>> = None;
-        for (method, step) in steps {
+        // The networks' regions come first (`plan`); the last of them is where the job's
+        // crop is all on screen.
+        let regions_shown = steps.iter().take_while(|(_, step)| matches!(step, Step::Region(_))).count().checked_sub(1);
+        for (index, (method, step)) in steps.into_iter().enumerate() {
             if let Some(newer) = drain_newest(&rx, &mut docs) {
                 let _ = tx.send(Event::JobFinished { job_id: job.job_id });
                 next = Some(newer);
@@ -577,6 +582,15 @@ fn compute_loop(
                         outcome,
                     })));
                     ctx.request_repaint();
+                }
+                // Every region is on screen: the crop at the slider's next two positions
+                // before the whole images, which take seconds more.
+                if Some(index) == regions_shown {
+                    next = prefetch_ahead(&rx, &mut docs, &job, previous_quality, 2, &stale);
+                    if next.is_some() {
+                        let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+                        break;
+                    }
                 }
                 continue;
             }
@@ -631,8 +645,44 @@ fn compute_loop(
             busy.store(false, Ordering::Relaxed);
             let _ = tx.send(Event::JobFinished { job_id: job.job_id });
             ctx.request_repaint();
+            // Idle now: the rest of the slider's next positions, until a job arrives.
+            next = prefetch_ahead(&rx, &mut docs, &job, previous_quality, usize::MAX, &stale);
+        }
+        if let Some(q) = job.codec.quality() {
+            previous_quality = Some(q.get());
         }
     }
+}
+
+/// Runs [`super::prefetch::run`] for `count` positions on `job`'s image until a message comes;
+/// returns the newest job that came. The image's pipelines are taken out of `docs` meanwhile, so
+/// that a Forget can still be applied (of this image: they are then dropped).
+fn prefetch_ahead(
+    rx: &Receiver<ComputeMsg>,
+    docs: &mut HashMap<u64, DocPipelines>,
+    job: &ComputeJob,
+    previous_quality: Option<u8>,
+    count: usize,
+    stale: &(impl Fn() -> bool + Clone + 'static),
+) -> Option<Box<ComputeJob>> {
+    let mut pipelines = docs.remove(&job.doc_id)?;
+    let (mut newer, mut forget_this) = (None, false);
+    crate::progress::with_cancel(stale.clone(), || {
+        super::prefetch::run(&mut pipelines.full, job, previous_quality, count, || {
+            while let Ok(msg) = rx.try_recv() {
+                match msg {
+                    ComputeMsg::Job(j) => newer = Some(j),
+                    ComputeMsg::Forget(id) if id == job.doc_id => forget_this = true,
+                    ComputeMsg::Forget(id) => drop(docs.remove(&id)),
+                }
+            }
+            newer.is_some() || forget_this || stale()
+        })
+    });
+    if !forget_this {
+        docs.insert(job.doc_id, pipelines);
+    }
+    newer
 }
 
 /// Takes every queued message, applying forgets, and returns the newest job if there is one.
