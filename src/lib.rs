@@ -14,6 +14,7 @@ pub mod fast_conv;
 pub mod files;
 pub mod fuzzing;
 pub mod gui;
+pub mod heap;
 pub mod image_io;
 pub mod methods;
 pub mod metrics;

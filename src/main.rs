@@ -3,6 +3,7 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    rescale_lab::heap::keep_freed_memory();
     let args = cli::Cli::parse();
     // Rust ignores SIGPIPE, so printing into a closed pipe (`… | head`) would panic; a command
     // line tool should just stop, as every other does. Not the app: a closed stderr must not
