@@ -91,7 +91,9 @@ pub struct Pipeline {
 const MAX_UPSCALE_CACHE: usize = 24;
 const MAX_CODEC_CACHE: usize = 64;
 /// Region upscales kept: a 256² crop is 0.2 MB, and each slider position keeps one per method.
-const MAX_REGION_CACHE: usize = 48;
+const MAX_REGION_CACHE: usize = 32;
+/// Larger regions are not kept (nor computed ahead): at most 32 × 3 MB in the cache.
+pub const MAX_CACHED_REGION_PIXELS: u64 = 1 << 20;
 
 impl Pipeline {
     pub fn new(original: RgbImage) -> Self {
@@ -290,16 +292,19 @@ impl Pipeline {
         }
         let upscale = start.elapsed();
         let metrics = region.metrics(hr, &reconstruction, scale);
-        self.region_cache.insert((key, region), (reconstruction.clone(), upscale));
+        if region.pixels() <= MAX_CACHED_REGION_PIXELS {
+            self.region_cache.insert((key, region), (reconstruction.clone(), upscale));
+        }
         Ok(RegionOutput { region, reconstruction, metrics, upscale, from_whole: false, from_cache: false })
     }
 
     /// Computes `region` at `codec` into the cache unless its upscale, or the whole image's, is
-    /// there already; returns whether it ran. For work ahead of the user (the app's slider
+    /// there already, or the region is too large to keep ([`MAX_CACHED_REGION_PIXELS`]); returns
+    /// whether it ran. For work ahead of the user (the app's slider
     /// neighbours): a later [`Self::run_region`] then only cuts and measures.
     pub fn prefetch_region(&mut self, method_key: &str, rescaler: &dyn Rescaler, codec: Codec, options: &UpscaleOptions, region: Region) -> Result<bool> {
         let key = upscale_key(method_key, rescaler.scale(), codec, options);
-        if self.upscale_cache.contains_key(&key) || self.region_cache.contains_key(&(key, region)) {
+        if region.pixels() > MAX_CACHED_REGION_PIXELS || self.upscale_cache.contains_key(&key) || self.region_cache.contains_key(&(key, region)) {
             return Ok(false);
         }
         self.run_region(method_key, rescaler, codec, options, region).map(|_| true)

@@ -120,6 +120,10 @@ fn a_region_computed_ahead_is_served_from_the_cache_with_the_same_pixels() {
     // Nor after the method is forgotten (its model reloaded).
     ahead.forget_method("m");
     assert!(!ahead.run_region("m", &net, jpeg(41), &options, region).unwrap().from_cache);
+    // A region too large to keep is not computed ahead.
+    let large = Region { x: 0, y: 0, width: 1100, height: 1000 };
+    assert!(large.pixels() > rescale_lab::pipeline::MAX_CACHED_REGION_PIXELS);
+    assert!(!Pipeline::new(RgbImage::new(1100, 1000)).prefetch_region("m", &net, jpeg(41), &options, large).unwrap());
 }
 
 #[test]
