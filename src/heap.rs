@@ -5,8 +5,9 @@
 //! threshold (128 KiB at first) straight back to the kernel when freed, and trims the heap's
 //! free top, so each new buffer faults in fresh zeroed pages, on the thread that runs the
 //! serial steps while the other cores wait. Keeping up to 256 MiB of freed memory made the
-//! quality slider's round trip ~12 % faster (`docs/cpu-performance.md`). The binary's `main` calls
-//! this before starting any thread; the library never changes process-wide settings itself.
+//! quality slider's round trip 3–12 % faster in interleaved runs (`docs/cpu-performance.md`).
+//! The binary's `main` calls this before starting any thread; the library never changes
+//! process-wide settings itself.
 
 /// Allocations up to 32 MiB come from the heap, and up to 256 MiB of freed heap stays mapped.
 /// Elsewhere than glibc, nothing.

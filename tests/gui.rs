@@ -1022,22 +1022,29 @@ fn right_drag(h: &mut Harness<'static, RescaleApp>, a: egui::Pos2, b: egui::Pos2
     h.step();
 }
 
-#[test]
-fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_image() {
+/// Opens a `w × h` test image, waits for it and the three methods, and right-drags a crop of
+/// about a sixth of it around the panel's centre (while the networks' whole images compute).
+/// Returns the harness, the image's folder and path, and when the image was dropped.
+fn open_and_crop(name: &str, w: u32, h: u32) -> (Harness<'static, RescaleApp>, tempfile::TempDir, PathBuf, Instant) {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_test_image(dir.path(), "region.png", 640, 480);
-    let mut h = harness(options_without_perceptual());
-    drop_file(&mut h, &path);
+    let path = write_test_image(dir.path(), name, w, h);
+    let mut hn = harness(options_without_perceptual());
+    drop_file(&mut hn, &path);
     let start = Instant::now();
-    while h.state().active_doc().is_none() || h.state().last_panel_rect.is_none() || h.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
-        h.step();
+    while hn.state().active_doc().is_none() || hn.state().last_panel_rect.is_none() || hn.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
+        hn.step();
         assert!(start.elapsed() < Duration::from_secs(60), "the image and the methods did not load");
         std::thread::sleep(Duration::from_millis(5));
     }
-    // A crop of about a sixth of the image, drawn while the networks' whole images compute.
-    let panel = h.state().last_panel_rect.unwrap();
-    right_drag(&mut h, panel.center() - egui::vec2(30.0, 25.0), panel.center() + egui::vec2(30.0, 25.0));
-    assert!(h.state().view.crop().is_some(), "the right-drag drew a crop");
+    let panel = hn.state().last_panel_rect.unwrap();
+    right_drag(&mut hn, panel.center() - egui::vec2(30.0, 25.0), panel.center() + egui::vec2(30.0, 25.0));
+    assert!(hn.state().view.crop().is_some(), "the right-drag drew a crop");
+    (hn, dir, path, start)
+}
+
+#[test]
+fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_image() {
+    let (mut h, _dir, path, start) = open_and_crop("region.png", 640, 480);
     let networks: Vec<String> = h.state().shown_methods().into_iter().filter(|m| m.label != "Bicubic").map(|m| m.key).collect();
     assert_eq!(networks.len(), 2, "IRN and SAIN shown");
 
@@ -1083,19 +1090,7 @@ fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_i
 
 #[test]
 fn the_crop_at_the_next_quality_is_computed_ahead_and_shown_from_the_cache() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_test_image(dir.path(), "ahead.png", 480, 320);
-    let mut h = harness(options_without_perceptual());
-    drop_file(&mut h, &path);
-    let start = Instant::now();
-    while h.state().active_doc().is_none() || h.state().last_panel_rect.is_none() || h.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
-        h.step();
-        assert!(start.elapsed() < Duration::from_secs(60), "the image and the methods did not load");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let panel = h.state().last_panel_rect.unwrap();
-    right_drag(&mut h, panel.center() - egui::vec2(30.0, 25.0), panel.center() + egui::vec2(30.0, 25.0));
-    assert!(h.state().view.crop().is_some(), "the right-drag drew a crop");
+    let (mut h, _dir, _path, start) = open_and_crop("ahead.png", 480, 320);
     // The job computes the crop's neighbours at quality ± 1 right after its own regions, before
     // its whole images, on the same thread: once it is done they are in the cache.
     run_until_idle(&mut h);

@@ -6,8 +6,8 @@
 //! everything slow (decoding, networks, metrics, export) runs on the threads in `worker.rs`.
 
 pub mod app;
-pub mod chart;
 pub mod busy;
+pub mod chart;
 pub mod colormap;
 pub mod device;
 pub mod documents;
@@ -16,8 +16,8 @@ pub mod font;
 pub mod inspect;
 pub mod panels;
 pub mod path_prompt;
-pub mod prefetch;
 pub mod perceptual;
+pub mod prefetch;
 pub mod region;
 pub mod samples;
 pub mod session;

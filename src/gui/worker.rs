@@ -669,13 +669,14 @@ fn prefetch_ahead(
     let (mut newer, mut forget_this) = (None, false);
     crate::progress::with_cancel(stale.clone(), || {
         super::prefetch::run(&mut pipelines.full, job, previous_quality, count, || {
-            while let Ok(msg) = rx.try_recv() {
-                match msg {
-                    ComputeMsg::Job(j) => newer = Some(j),
-                    ComputeMsg::Forget(id) if id == job.doc_id => forget_this = true,
-                    ComputeMsg::Forget(id) => drop(docs.remove(&id)),
+            let came = drain_messages(rx, |id| {
+                if id == job.doc_id {
+                    forget_this = true;
+                } else {
+                    docs.remove(&id);
                 }
-            }
+            });
+            newer = came.or(newer.take());
             newer.is_some() || forget_this || stale()
         })
     });
@@ -687,13 +688,17 @@ fn prefetch_ahead(
 
 /// Takes every queued message, applying forgets, and returns the newest job if there is one.
 fn drain_newest(rx: &Receiver<ComputeMsg>, docs: &mut HashMap<u64, DocPipelines>) -> Option<Box<ComputeJob>> {
+    drain_messages(rx, |id| drop(docs.remove(&id)))
+}
+
+/// Takes every queued message, passing each Forget's image id to `forget`, and returns the
+/// newest job if there is one.
+fn drain_messages(rx: &Receiver<ComputeMsg>, mut forget: impl FnMut(u64)) -> Option<Box<ComputeJob>> {
     let mut newest = None;
     loop {
         match rx.try_recv() {
             Ok(ComputeMsg::Job(job)) => newest = Some(job),
-            Ok(ComputeMsg::Forget(id)) => {
-                docs.remove(&id);
-            }
+            Ok(ComputeMsg::Forget(id)) => forget(id),
             Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return newest,
         }
     }

@@ -822,14 +822,24 @@ mod tests {
         check::<6, 4>(F4X3);
     }
 
+    /// Whether the AVX-512 kernels can run here; says so when they cannot (the test then checks
+    /// nothing on this CPU).
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_here() -> bool {
+        let here = std::arch::is_x86_feature_detected!("avx512f");
+        if !here {
+            eprintln!("avx512f not on this CPU: not run here");
+        }
+        here
+    }
+
     /// The AVX-512 input transform of channels `[c0, n)` from an offset that is not a whole
     /// register (the split conv5's pass: c0 = 99 or 105) gives the bits of the transform of all
     /// channels, zeros past `n`.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx512_input_transform_from_any_channel_matches_the_whole() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("avx512f not on this CPU: not run here");
+        if !avx512_here() {
             return;
         }
         fn check<const A: usize, const M: usize>(variant: Variant) {
@@ -863,8 +873,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_avx512_micro_kernel_multiplies_matrices() {
-        if !std::arch::is_x86_feature_detected!("avx512f") {
-            eprintln!("avx512f not on this CPU: the micro-kernel is not run here");
+        if !avx512_here() {
             return;
         }
         fn check<const R: usize, const T: usize>(accumulate: bool) {
