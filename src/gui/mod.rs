@@ -17,6 +17,7 @@ pub mod inspect;
 pub mod panels;
 pub mod path_prompt;
 pub mod perceptual;
+pub mod perceptual_worker;
 pub mod prefetch;
 pub mod region;
 pub mod samples;

@@ -3,6 +3,8 @@
 //! * The compute thread owns one [`Pipeline`] per open image and runs the newest job only: jobs
 //!   that arrive while one runs replace each other, and a running job gives way to a newer one
 //!   between methods. Results go back per method, so bicubic shows up before a slow network.
+//! * A job's SSIMULACRA2/Butteraugli passes run on threads of their own
+//!   (`perceptual_worker`), so the next job starts without waiting for them.
 //! * The rate–distortion thread sweeps the quality for the chart with the same rules.
 //! * Loads, model loads and exports are one short-lived thread each.
 //!
@@ -11,7 +13,7 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,9 +23,9 @@ use image::RgbImage;
 
 use crate::codec::Codec;
 use crate::equal_size::SizeMatch;
-use crate::perceptual::PerceptualMetrics;
 use crate::image_io::{self, LoadOptions};
 use crate::methods::{self, Method};
+use crate::perceptual::PerceptualMetrics;
 use crate::pipeline::{MethodOutput, Pipeline};
 use crate::region::{Region, RegionOutput};
 use crate::rescaler::{Rescaler, UpscaleOptions};
@@ -31,6 +33,7 @@ use crate::rescaler::{Rescaler, UpscaleOptions};
 use super::colormap;
 use super::device;
 use super::export::{self, ExportJob};
+use super::perceptual_worker::{PerceptualJob, PerceptualWorker};
 use super::settings::{CodecFamily, DeviceChoice};
 
 /// Above this many pixels every method is first run on a smaller copy, so a first result
@@ -525,6 +528,7 @@ fn compute_loop(
     busy: Arc<AtomicBool>,
     latest: Arc<AtomicU64>,
 ) {
+    let perceptual = PerceptualWorker::new(tx.clone(), ctx.clone(), max_side, latest.clone());
     let mut docs: HashMap<u64, DocPipelines> = HashMap::new();
     let mut next: Option<Box<ComputeJob>> = None;
     // The last job's quality: which way the slider moves (`prefetch::neighbours`).
@@ -547,6 +551,7 @@ fn compute_loop(
         if let Some(newer) = drain_newest(&rx, &mut docs) {
             job = newer;
         }
+        perceptual.yield_to(job.job_id);
         let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
         let steps = plan(&job, pipelines.pixels, pipelines.preview.is_some());
         let job_id = job.job_id;
@@ -621,32 +626,26 @@ fn compute_loop(
             })));
             ctx.request_repaint();
         }
-        // The perceptual metrics come last, so they never delay PSNR/SSIM; a newer job stops
-        // them between methods like the rest.
-        if next.is_none() && job.perceptual {
-            for (method, view) in &full_results {
-                if let Some(newer) = drain_newest(&rx, &mut docs) {
-                    let _ = tx.send(Event::JobFinished { job_id: job.job_id });
-                    next = Some(newer);
-                    break;
-                }
-                let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
-                let outcome = perceptual_one(&mut pipelines.full, view, max_side);
-                let _ = tx.send(Event::Perceptual(Box::new(PerceptualResult {
-                    job_id: job.job_id,
-                    doc_id: job.doc_id,
-                    key: method.key.clone(),
-                    outcome,
-                })));
-                ctx.request_repaint();
-            }
-        }
         if next.is_none() {
-            busy.store(false, Ordering::Relaxed);
-            let _ = tx.send(Event::JobFinished { job_id: job.job_id });
-            ctx.request_repaint();
-            // Idle now: the rest of the slider's next positions, until a job arrives.
-            next = prefetch_ahead(&rx, &mut docs, &job, previous_quality, usize::MAX, &stale);
+            // The perceptual metrics come last, so they never delay PSNR/SSIM, and on their own
+            // threads, so that the next job need not wait for them (`perceptual_worker`). The
+            // chart's sweep still waits for them (`busy`), as does the work ahead below.
+            let passes = docs.get_mut(&job.doc_id).and_then(|p| perceptual_job(&mut p.full, &job, &full_results));
+            match passes {
+                Some(passes) => {
+                    perceptual.submit(passes);
+                    next = wait_for(&rx, &mut docs, || perceptual.finished(job.job_id));
+                }
+                None => {
+                    let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+                    ctx.request_repaint();
+                }
+            }
+            if next.is_none() {
+                busy.store(false, Ordering::Relaxed);
+                // Idle now: the rest of the slider's next positions, until a job arrives.
+                next = prefetch_ahead(&rx, &mut docs, &job, previous_quality, usize::MAX, &stale);
+            }
         }
         if let Some(q) = job.codec.quality() {
             previous_quality = Some(q.get());
@@ -702,6 +701,44 @@ fn drain_messages(rx: &Receiver<ComputeMsg>, mut forget: impl FnMut(u64)) -> Opt
             Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => return newest,
         }
     }
+}
+
+/// The perceptual passes of `job`'s full-resolution results, if it asks for them and has any.
+fn perceptual_job(pipeline: &mut Pipeline, job: &ComputeJob, results: &[(&JobMethod, Arc<MethodView>)]) -> Option<PerceptualJob> {
+    if !job.perceptual || results.is_empty() {
+        return None;
+    }
+    let mut originals: Vec<(u32, Arc<RgbImage>)> = Vec::new();
+    let mut passes = Vec::new();
+    for (method, view) in results {
+        let scale = view.output.scale;
+        let hr = match originals.iter().find(|(s, _)| *s == scale) {
+            Some((_, hr)) => hr.clone(),
+            None => match pipeline.hr(scale) {
+                Ok((hr, _)) => {
+                    let hr = Arc::new(hr.clone());
+                    originals.push((scale, hr.clone()));
+                    hr
+                }
+                Err(_) => continue, // its result could not have been computed either
+            },
+        };
+        passes.push((method.key.clone(), hr, view.clone()));
+    }
+    Some(PerceptualJob { job_id: job.job_id, doc_id: job.doc_id, results: passes })
+}
+
+/// Waits until `done` holds, applying forgets, or until a job comes: returns the newest job.
+fn wait_for(rx: &Receiver<ComputeMsg>, docs: &mut HashMap<u64, DocPipelines>, done: impl Fn() -> bool) -> Option<Box<ComputeJob>> {
+    while !done() {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(ComputeMsg::Job(job)) => return drain_newest(rx, docs).or(Some(job)),
+            Ok(ComputeMsg::Forget(id)) => drop(docs.remove(&id)),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    None
 }
 
 /// The vs-Bicubic map's top of scale: half the |error| heatmap's, in whole levels.
@@ -796,26 +833,7 @@ fn output_of(pipeline: &mut Pipeline, method: &JobMethod, job: &ComputeJob) -> R
     .map_err(|e| e.to_string())
 }
 
-/// Butteraugli's distance drawn so that this distance is the top of the ramp (1 is about the
-/// threshold of visibility; beyond 4 the difference is plain to anyone).
-pub const BUTTERAUGLI_FULL_SCALE: f32 = 4.0;
-
-/// SSIMULACRA2, Butteraugli and its map, of a full-resolution result this job already computed.
-fn perceptual_one(pipeline: &mut Pipeline, view: &MethodView, max_side: usize) -> Result<(PerceptualMetrics, ColorImage), String> {
-    let result = catch_unwind(AssertUnwindSafe(|| -> Result<(PerceptualMetrics, ColorImage), String> {
-        let (hr, _) = pipeline.hr(view.output.scale).map_err(|e| e.to_string())?;
-        let (metrics, map) = crate::perceptual::evaluate_with_map(hr, &view.output.reconstruction).map_err(|e| e.to_string())?;
-        let pixels = map.iter().map(|&d| colormap::ramp(d / BUTTERAUGLI_FULL_SCALE)).collect();
-        let image = ColorImage::new([hr.width() as usize, hr.height() as usize], pixels);
-        Ok((metrics, shrink_color_image(image, max_side)))
-    }));
-    match result {
-        Ok(outcome) => outcome,
-        Err(panic) => Err(panic_message(&panic)),
-    }
-}
-
-fn shrink_color_image(image: ColorImage, max_side: usize) -> ColorImage {
+pub(super) fn shrink_color_image(image: ColorImage, max_side: usize) -> ColorImage {
     let [w, h] = image.size;
     if w.max(h) <= max_side || max_side == 0 {
         return image;

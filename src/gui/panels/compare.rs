@@ -520,7 +520,7 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
 }
 
 fn butteraugli_legend(ui: &mut egui::Ui, rect: Rect) {
-    let full = crate::gui::worker::BUTTERAUGLI_FULL_SCALE;
+    let full = crate::gui::perceptual_worker::BUTTERAUGLI_FULL_SCALE;
     ramp_legend(
         ui,
         rect,
