@@ -1022,13 +1022,13 @@ fn right_drag(h: &mut Harness<'static, RescaleApp>, a: egui::Pos2, b: egui::Pos2
     h.step();
 }
 
-/// Opens a `w × h` test image, waits for it and the three methods, and right-drags a crop of
+/// Opens a `w × h` test image with `options`, waits for it and the three methods, and right-drags a crop of
 /// about a sixth of it around the panel's centre (while the networks' whole images compute).
 /// Returns the harness, the image's folder and path, and when the image was dropped.
-fn open_and_crop(name: &str, w: u32, h: u32) -> (Harness<'static, RescaleApp>, tempfile::TempDir, PathBuf, Instant) {
+fn open_and_crop(options: GuiOptions, name: &str, w: u32, h: u32) -> (Harness<'static, RescaleApp>, tempfile::TempDir, PathBuf, Instant) {
     let dir = tempfile::tempdir().unwrap();
     let path = write_test_image(dir.path(), name, w, h);
-    let mut hn = harness(options_without_perceptual());
+    let mut hn = harness(options);
     drop_file(&mut hn, &path);
     let start = Instant::now();
     while hn.state().active_doc().is_none() || hn.state().last_panel_rect.is_none() || hn.state().shown_methods().iter().filter(|m| m.runnable.is_ok()).count() < 3 {
@@ -1044,7 +1044,7 @@ fn open_and_crop(name: &str, w: u32, h: u32) -> (Harness<'static, RescaleApp>, t
 
 #[test]
 fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_image() {
-    let (mut h, _dir, path, start) = open_and_crop("region.png", 640, 480);
+    let (mut h, _dir, path, start) = open_and_crop(options_without_perceptual(), "region.png", 640, 480);
     let networks: Vec<String> = h.state().shown_methods().into_iter().filter(|m| m.label != "Bicubic").map(|m| m.key).collect();
     assert_eq!(networks.len(), 2, "IRN and SAIN shown");
 
@@ -1088,12 +1088,10 @@ fn a_crop_is_computed_first_shown_over_the_panel_and_measured_beside_the_whole_i
     }
 }
 
-#[test]
-fn the_crop_at_the_next_quality_is_computed_ahead_and_shown_from_the_cache() {
-    let (mut h, _dir, _path, start) = open_and_crop("ahead.png", 480, 320);
-    // The job computes the crop's neighbours at quality ± 1 right after its own regions, before
-    // its whole images, on the same thread: once it is done they are in the cache.
-    run_until_idle(&mut h);
+/// Moves the quality one step down once the app is idle and returns, per network, whether its
+/// first region at the new quality came from the pipeline's cache.
+fn regions_after_one_step(h: &mut Harness<'static, RescaleApp>, start: Instant) -> Vec<(String, bool)> {
+    run_until_idle(h);
     let networks: Vec<String> = h.state().shown_methods().into_iter().filter(|m| m.label != "Bicubic").map(|m| m.key).collect();
     let quality = h.state().settings.quality;
     h.state_mut().settings.quality = quality - 1;
@@ -1109,9 +1107,26 @@ fn the_crop_at_the_next_quality_is_computed_ahead_and_shown_from_the_cache() {
         assert!(start.elapsed() < Duration::from_secs(300), "the regions did not arrive");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(first.iter().all(|(_, cached)| *cached), "regions at quality {}: {first:?}", quality - 1);
-    run_until_idle(&mut h);
+    run_until_idle(h);
     assert!(h.state().errors().is_empty(), "{:?}", h.state().errors());
+    first
+}
+
+#[test]
+fn the_crop_at_the_next_quality_is_computed_ahead_and_shown_from_the_cache() {
+    // The job computes the crop's neighbours at quality ± 1 right after its own regions, before
+    // its whole images, on the same thread: once it is done they are in the cache.
+    let (mut h, _dir, _path, start) = open_and_crop(options_without_perceptual(), "ahead.png", 480, 320);
+    let first = regions_after_one_step(&mut h, start);
+    assert_eq!(first.len(), 2, "IRN and SAIN");
+    assert!(first.iter().all(|(_, cached)| *cached), "regions one step down: {first:?}");
+
+    // With "Crop ahead of the slider" off, nothing is computed ahead.
+    let mut options = options_without_perceptual();
+    options.settings_override.as_mut().unwrap().compute_ahead = false;
+    let (mut h, _dir, _path, start) = open_and_crop(options, "not-ahead.png", 480, 320);
+    let first = regions_after_one_step(&mut h, start);
+    assert!(first.iter().all(|(_, cached)| !*cached), "regions one step down, nothing ahead: {first:?}");
 }
 
 #[test]

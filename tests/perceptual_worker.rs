@@ -27,6 +27,7 @@ fn job(job_id: u64, image: &Arc<RgbImage>, quality: u8) -> ComputeJob {
         codec: Codec::Jpeg { quality: Quality::new(quality).unwrap() },
         target_bpp: None,
         perceptual: true,
+        compute_ahead: false,
         options: UpscaleOptions::default(),
         diff_full_scale: 32,
         region: None,

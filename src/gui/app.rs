@@ -1325,6 +1325,7 @@ impl RescaleApp {
                 codec: key.codec,
                 target_bpp: self.settings.target_bpp(),
                 perceptual: self.settings.perceptual,
+                compute_ahead: self.settings.compute_ahead,
                 options: self.upscale_options(),
                 diff_full_scale: self.settings.diff_full_scale,
                 region,

@@ -6,7 +6,8 @@
 //! a 2-core CPU. A newer job stops this work between InvBlocks (`progress::with_cancel`), as
 //! it stops any stale work, so the user never waits on it.
 //!
-//! `RESCALE_LAB_PREFETCH=off` turns it off (to measure without it, or to keep the CPU idle).
+//! The setting "Crop ahead of the slider" (on by default) turns it off for the user, to keep
+//! the CPU idle; `RESCALE_LAB_PREFETCH=off` turns it off whatever the setting (to measure).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -40,7 +41,7 @@ pub fn neighbours(quality: u8, previous: Option<u8>) -> Vec<u8> {
 /// waiting. Errors and panics are dropped: the real job at that quality will meet them again
 /// and report them.
 pub fn run(pipeline: &mut Pipeline, job: &ComputeJob, previous: Option<u8>, count: usize, mut interrupted: impl FnMut() -> bool) {
-    let (Some(region), Some(quality), None, true) = (job.region, job.codec.quality(), job.target_bpp, enabled()) else {
+    let (Some(region), Some(quality), None, true) = (job.region, job.codec.quality(), job.target_bpp, job.compute_ahead && enabled()) else {
         return;
     };
     for q in neighbours(quality.get(), previous).into_iter().take(count) {

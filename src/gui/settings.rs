@@ -139,6 +139,8 @@ pub struct Settings {
     pub target_bpp: f32,
     /// SSIMULACRA2 and Butteraugli, computed after PSNR/SSIM (can be slow on huge images).
     pub perceptual: bool,
+    /// With a crop, compute the networks' crop at the slider's next positions while idle.
+    pub compute_ahead: bool,
     pub diff_kind: DiffKind,
     pub show_bicubic: bool,
     pub show_irn: bool,
@@ -176,6 +178,7 @@ impl Default for Settings {
             size_mode: false,
             target_bpp: 0.5,
             perceptual: true,
+            compute_ahead: true,
             diff_kind: DiffKind::Error,
             show_bicubic: true,
             show_irn: true,

@@ -101,6 +101,8 @@ pub struct ComputeJob {
     pub target_bpp: Option<f64>,
     /// Compute SSIMULACRA2/Butteraugli once every method's PSNR/SSIM is on screen.
     pub perceptual: bool,
+    /// Compute the region at the slider's next positions when there is time (`prefetch`).
+    pub compute_ahead: bool,
     pub options: UpscaleOptions,
     pub diff_full_scale: u8,
     /// What the user is looking at, on the scale's grid (`RescaleApp::job_region`): computed

@@ -165,6 +165,8 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     lr_source_chooser(app, ui);
     ui.checkbox(&mut app.settings.perceptual, "Perceptual metrics")
         .on_hover_text("SSIMULACRA2 and Butteraugli, computed after PSNR/SSIM in the background; turn off for very large images");
+    ui.checkbox(&mut app.settings.compute_ahead, "Crop ahead of the slider")
+        .on_hover_text("With a crop set, IRN and SAIN also compute it at the next few qualities while the app is otherwise idle, so a one-step move shows at once. About 3 s of CPU after each move on a 256×256 crop; turn off to save battery.");
     ui.label(egui::RichText::new("Wheel: zoom · drag: pan · Shift+drag or right-drag: crop").weak());
     // What depends on the view comes last, in a block that keeps its height across views, so
     // nothing below it moves when the view changes.
