@@ -2,8 +2,8 @@
 //!
 //! Each method's perceptual pass takes about a second on a 1-MP image (two cores), inside the
 //! metric crates, where it cannot be stopped. On the compute thread a slider move made while
-//! one ran waited for it: measured in the app, the crop's networks came 0.9 s after the move
-//! instead of 0.4 s, and a crop already computed ahead 0.25–0.54 s instead of ~0.05 s. Here the
+//! one ran waited for it: measured in the app, the crop's IRN came 0.7–1.1 s after the move
+//! (now 0.4–0.6 s), and a crop already computed ahead 0.25–0.54 s (now 0.04–0.06 s). Here the
 //! compute thread hands a job's full results over and is free for the next job at once. Each
 //! job's passes get threads of their own at normal priority; when a newer job starts, the
 //! threads of older jobs are demoted to run only on otherwise idle cores (Linux's
@@ -24,7 +24,7 @@ use image::RgbImage;
 use crate::perceptual::PerceptualMetrics;
 
 use super::colormap;
-use super::worker::{panic_message, shrink_color_image, Event, MethodView, PerceptualResult};
+use super::worker::{panic_message, shrink_color_image, Closed, Event, MethodView, PerceptualResult};
 
 /// Butteraugli's distance drawn so that this distance is the top of the ramp (1 is about the
 /// threshold of visibility; beyond 4 the difference is plain to anyone).
@@ -48,20 +48,22 @@ pub struct PerceptualWorker {
     max_side: usize,
     /// The newest job submitted: passes of older jobs not yet begun are skipped.
     latest: Arc<AtomicU64>,
+    /// Passes for a closed image not yet begun are skipped too.
+    closed: Closed,
     /// The newest job whose passes are all done or skipped.
     done: Arc<AtomicU64>,
     running: Running,
 }
 
 impl PerceptualWorker {
-    pub fn new(events: Sender<Event>, ctx: egui::Context, max_side: usize, latest: Arc<AtomicU64>) -> Self {
-        Self { events, ctx, max_side, latest, done: Arc::new(AtomicU64::new(0)), running: Arc::default() }
+    pub fn new(events: Sender<Event>, ctx: egui::Context, max_side: usize, latest: Arc<AtomicU64>, closed: Closed) -> Self {
+        Self { events, ctx, max_side, latest, closed, done: Arc::new(AtomicU64::new(0)), running: Arc::default() }
     }
 
     /// Starts the job's passes; the job's `JobFinished` is sent once they are done or skipped.
     pub fn submit(&self, job: PerceptualJob) {
         let (events, ctx, max_side) = (self.events.clone(), self.ctx.clone(), self.max_side);
-        let (latest, done, running) = (self.latest.clone(), self.done.clone(), self.running.clone());
+        let (latest, closed, done, running) = (self.latest.clone(), self.closed.clone(), self.done.clone(), self.running.clone());
         let job_id = job.job_id;
         running.lock().unwrap_or_else(|e| e.into_inner()).push((job_id, Vec::new()));
         let spawned = std::thread::Builder::new().name("rescale-perceptual".into()).spawn(move || {
@@ -76,7 +78,7 @@ impl PerceptualWorker {
                     .build()
             };
             for (key, hr, view) in &job.results {
-                if latest.load(Ordering::Relaxed) > job_id {
+                if latest.load(Ordering::Relaxed) > job_id || closed.contains(job.doc_id) {
                     break;
                 }
                 let pass = || measure(hr, view, max_side);
@@ -151,8 +153,9 @@ fn thread_id() -> i64 {
 }
 
 /// Makes thread `tid` of this process run only when no normal thread wants its core (Linux's
-/// `SCHED_IDLE`; nice 19 still took ~10 % of the cores from a region upscale, whose workers
-/// wait on each other between bands). Elsewhere, or if it fails, nothing changes.
+/// `SCHED_IDLE`: the lowest weight there is, and preempted as soon as a normal thread wakes;
+/// nice 19 measured the same within the noise). Either way the stale pass fills the gaps where
+/// a region's workers wait on each other. Elsewhere, or if it fails, nothing changes.
 fn idle_priority(tid: i64) {
     #[cfg(target_os = "linux")]
     if tid > 0 {

@@ -10,12 +10,12 @@
 //!
 //! Every thread reports on one channel of [`Event`]s and wakes the UI with `request_repaint`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui::ColorImage;
@@ -236,6 +236,21 @@ enum ComputeMsg {
     Forget(u64),
 }
 
+/// The images the user closed. The compute thread drops their pipelines when it reads their
+/// Forget, and its work for them checks here to stop at the next tile or block, even mid-pass.
+#[derive(Clone, Default)]
+pub(super) struct Closed(Arc<Mutex<HashSet<u64>>>);
+
+impl Closed {
+    fn insert(&self, doc_id: u64) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(doc_id);
+    }
+
+    pub(super) fn contains(&self, doc_id: u64) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).contains(&doc_id)
+    }
+}
+
 /// Handles to the long-lived threads and the one channel everything reports on.
 pub struct Workers {
     pub events: Receiver<Event>,
@@ -243,6 +258,7 @@ pub struct Workers {
     compute: Sender<ComputeMsg>,
     /// Id of the newest job submitted: a network pass for an older one stops between tiles.
     latest_job: Arc<AtomicU64>,
+    closed: Closed,
     rd: Sender<Option<RdJob>>,
     ctx: egui::Context,
     max_texture_side: usize,
@@ -256,14 +272,16 @@ impl Workers {
         // The chart sweep yields to the live view: it waits while the compute thread works.
         let busy = Arc::new(AtomicBool::new(false));
         let latest_job = Arc::new(AtomicU64::new(0));
+        let closed = Closed::default();
         {
             let tx = tx.clone();
             let ctx = ctx.clone();
             let busy = busy.clone();
             let latest = latest_job.clone();
+            let closed = closed.clone();
             std::thread::Builder::new()
                 .name("rescale-compute".into())
-                .spawn(move || compute_loop(compute_rx, tx, ctx, max_texture_side, busy, latest))
+                .spawn(move || compute_loop(compute_rx, tx, ctx, max_texture_side, busy, latest, closed))
                 .expect("spawning the compute thread");
         }
         {
@@ -274,7 +292,7 @@ impl Workers {
                 .spawn(move || rd_loop(rd_rx, tx, ctx, busy))
                 .expect("spawning the rate-distortion thread");
         }
-        Self { events, tx, compute, latest_job, rd, ctx, max_texture_side }
+        Self { events, tx, compute, latest_job, closed, rd, ctx, max_texture_side }
     }
 
     pub fn sender(&self) -> Sender<Event> {
@@ -286,7 +304,9 @@ impl Workers {
         let _ = self.compute.send(ComputeMsg::Job(Box::new(job)));
     }
 
+    /// The image was closed: its work stops and its pipelines are dropped.
     pub fn forget_doc(&self, doc_id: u64) {
+        self.closed.insert(doc_id);
         let _ = self.compute.send(ComputeMsg::Forget(doc_id));
     }
 
@@ -529,8 +549,9 @@ fn compute_loop(
     max_side: usize,
     busy: Arc<AtomicBool>,
     latest: Arc<AtomicU64>,
+    closed: Closed,
 ) {
-    let perceptual = PerceptualWorker::new(tx.clone(), ctx.clone(), max_side, latest.clone());
+    let perceptual = PerceptualWorker::new(tx.clone(), ctx.clone(), max_side, latest.clone(), closed.clone());
     let mut docs: HashMap<u64, DocPipelines> = HashMap::new();
     let mut next: Option<Box<ComputeJob>> = None;
     // The last job's quality: which way the slider moves (`prefetch::neighbours`).
@@ -554,12 +575,19 @@ fn compute_loop(
             job = newer;
         }
         perceptual.yield_to(job.job_id);
+        // A job queued before its image was closed: nothing to do (and no pipelines to make).
+        if closed.contains(job.doc_id) {
+            busy.store(false, Ordering::Relaxed);
+            let _ = tx.send(Event::JobFinished { job_id: job.job_id });
+            ctx.request_repaint();
+            continue;
+        }
         let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
         let steps = plan(&job, pipelines.pixels, pipelines.preview.is_some());
         let job_id = job.job_id;
         let stale = {
-            let latest = latest.clone();
-            move || latest.load(Ordering::Relaxed) > job_id
+            let (latest, closed, doc_id) = (latest.clone(), closed.clone(), job.doc_id);
+            move || latest.load(Ordering::Relaxed) > job_id || closed.contains(doc_id)
         };
         // Full-resolution results of this job, for the perceptual pass.
         let mut full_results: Vec<(&JobMethod, Arc<MethodView>)> = Vec::new();
@@ -574,8 +602,10 @@ fn compute_loop(
                 next = Some(newer);
                 break;
             }
-            // A Forget may have removed this image's pipelines while the job waited.
-            let pipelines = docs.entry(job.doc_id).or_insert_with(|| DocPipelines::new(&job.image));
+            // The image was closed while the job ran: its pipelines are gone, and so is the job.
+            let Some(pipelines) = docs.get_mut(&job.doc_id).filter(|_| !closed.contains(job.doc_id)) else {
+                break;
+            };
             if let Step::Region(region) = step {
                 let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || {
                     crate::progress::with_cancel(stale.clone(), || run_region(&mut pipelines.full, method, &job, region, max_side))
