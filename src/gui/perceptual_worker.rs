@@ -56,7 +56,7 @@ pub struct PerceptualWorker {
 }
 
 impl PerceptualWorker {
-    pub fn new(events: Sender<Event>, ctx: egui::Context, max_side: usize, latest: Arc<AtomicU64>, closed: Closed) -> Self {
+    pub(super) fn new(events: Sender<Event>, ctx: egui::Context, max_side: usize, latest: Arc<AtomicU64>, closed: Closed) -> Self {
         Self { events, ctx, max_side, latest, closed, done: Arc::new(AtomicU64::new(0)), running: Arc::default() }
     }
 
