@@ -28,7 +28,7 @@ use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 use crate::narrow_conv::{NarrowConv, Padded};
-use crate::winograd::{Geometry, Sink, Split, Variant, WinogradConv};
+use crate::winograd::{Geometry, Sink, Split, SplitConv5, Variant, WinogradConv};
 
 /// Channels added by each of the DenseBlock's first four convolutions.
 pub const GROWTH: usize = 32;
@@ -573,7 +573,7 @@ pub struct PackedDenseBlock {
     narrow: Option<NarrowConv>,
     /// conv5 with few outputs in the Winograd domain, its sums split between conv4's pass and
     /// its own (`winograd::Split`), where that runs; it then replaces `narrow`.
-    split5: Option<WinogradConv>,
+    split5: Option<SplitConv5>,
 }
 
 impl PackedDenseBlock {
@@ -623,7 +623,10 @@ impl PackedDenseBlock {
         // direct kn2row path is the faster one.
         let count = if self.cout >= WINOGRAD_MIN_COUT { 5 } else { 4 };
         self.winograd = variant.map(|v| (v, self.convs[..count].iter().map(|c| WinogradConv::new(v, c)).collect()));
-        self.split5 = variant.filter(|_| count == 4).map(|v| WinogradConv::new(v, &self.convs[4])).filter(crate::winograd::split_supported);
+        self.split5 = match (&self.winograd, count) {
+            (Some((v, convs)), 4) => SplitConv5::new(&convs[3], WinogradConv::new(*v, &self.convs[4])),
+            _ => None,
+        };
         self
     }
 

@@ -42,3 +42,40 @@ fn shipped_models_set5_numbers_move_less_than_a_hundredth_of_a_db() {
         }
     }
 }
+
+/// The rescaled image written by `rescale-lab run` with `split` as `RESCALE_LAB_SPLIT`.
+fn run_with_split(method: &str, split: &str, out: &Path) -> Vec<u8> {
+    let image = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/eval/Set5/butterfly.png");
+    let status = Command::new(env!("CARGO_BIN_EXE_rescale-lab"))
+        .args(["run", "--method", method, "--no-perceptual", "--quality", "40", "--out"])
+        .arg(out)
+        .arg(&image)
+        .env("RESCALE_LAB_SPLIT", split)
+        .env_remove("RESCALE_LAB_NO_FAST_CONV")
+        .env_remove("RESCALE_LAB_WINOGRAD")
+        .env_remove("RESCALE_LAB_SIMD")
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let written = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().path()).find(|p| p.to_string_lossy().ends_with("_sr.png")).expect("the result");
+    std::fs::read(written).unwrap()
+}
+
+#[test]
+fn conv4_and_the_split_conv5_in_one_gemm_give_the_same_bits_as_two() {
+    if !avx512_here() {
+        eprintln!("no AVX-512 here: the split conv5 does not run, nothing to compare");
+        return;
+    }
+    for method in ["irn", "sain"] {
+        let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        assert!(run_with_split(method, "on", one.path()) == run_with_split(method, "separate", two.path()), "{method}: the single GEMM changed the result");
+    }
+}
+
+fn avx512_here() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512f");
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}

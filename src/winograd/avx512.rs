@@ -135,6 +135,26 @@ pub unsafe fn input_tiles<const A: usize, const M: usize>(geo: &Geometry, feat: 
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, c: *mut f32, cs: usize, accumulate: bool) {
+    gemm_to::<R, T>(rows, k, v, vs, u, us, |row, r| c.add(row * cs + r * LANES), accumulate)
+}
+
+/// [`gemm`] with the last register of outputs written elsewhere: registers `0..R − 1` to `c`
+/// (row stride `cs`), register `R − 1` to `c2` (row stride `cs2`). conv4's pass takes conv4's
+/// 32 outputs and conv5's split sums this way in one GEMM (`super::SplitConv5`).
+///
+/// # Safety
+/// As [`gemm`], with `C` rows × 16·(R − 1) and `C2` rows × 16.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn gemm_split_last<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, (c, cs): (*mut f32, usize), (c2, cs2): (*mut f32, usize), accumulate: bool) {
+    gemm_to::<R, T>(rows, k, v, vs, u, us, |row, r| if r + 1 < R { c.add(row * cs + r * LANES) } else { c2.add(row * cs2) }, accumulate)
+}
+
+/// The micro-kernel loop of [`gemm`]; `dst(row, register)` is where that row's register of
+/// outputs goes.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_to<const R: usize, const T: usize>(rows: usize, k: usize, v: *const f32, vs: usize, u: *const f32, us: usize, dst: impl Fn(usize, usize) -> *mut f32, accumulate: bool) {
     debug_assert_eq!(rows % T, 0);
     for t0 in (0..rows).step_by(T) {
         let a = v.add(t0 * vs);
@@ -156,7 +176,7 @@ pub unsafe fn gemm<const R: usize, const T: usize>(rows: usize, k: usize, v: *co
             }
             for (t, acc) in acc.iter().enumerate() {
                 for (r, acc) in acc.iter().enumerate() {
-                    let dst = c.add((t0 + t) * cs + r * LANES);
+                    let dst = dst(t0 + t, r);
                     _mm512_storeu_ps(dst, if k0 == 0 && !accumulate { *acc } else { _mm512_add_ps(_mm512_loadu_ps(dst), *acc) });
                 }
             }

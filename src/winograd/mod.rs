@@ -423,17 +423,48 @@ pub fn convolve(variant: Variant, geo: &Geometry, conv: &WinogradConv, feat: &mu
 /// (the ×2 blocks' 9, padded to one register), whose own transform of all their ~131 input
 /// channels would cost more than their products; with AVX-512 only (see [`split_supported`]).
 pub struct Split<'a> {
-    /// conv5 in the Winograd domain (`cin` = conv4's + 32, `cout` ≤ 16).
-    pub conv5: &'a WinogradConv,
+    pub conv5: &'a SplitConv5,
     /// α² blocks of [`Split::rows`]`(geo)` rows of 16 floats.
     pub sums: &'a mut [f32],
 }
 
+/// conv5 in the Winograd domain (`cin` = conv4's + 32, `cout` ≤ 16) for a [`Split`], and
+/// conv4's weights beside conv5's rows for conv4's inputs (48 outputs a row: conv4's 32, then
+/// conv5's 16 lanes), so that conv4's pass takes both GEMMs as one: each transformed input
+/// is read once, and the kernel loads one value per three FMAs instead of one per FMA for
+/// conv5's lone register of outputs.
+#[derive(Debug, Clone)]
+pub struct SplitConv5 {
+    pub conv5: WinogradConv,
+    pair: Aligned,
+}
+
+impl SplitConv5 {
+    /// `None` where the split does not run ([`split_supported`]) or conv4 is not the block's.
+    pub fn new(conv4: &WinogradConv, conv5: WinogradConv) -> Option<Self> {
+        if !split_supported(&conv5) || conv4.cout != 32 || conv5.cin <= conv4.cin {
+            return None;
+        }
+        let (cin, ostride, xis) = (conv4.cin, padded_channels(conv4.cout), conv4.u.len() / (conv4.cin * 32));
+        let mut pair = vec![0f32; xis * cin * 48];
+        for xi in 0..xis {
+            for c in 0..cin {
+                let row = &mut pair[(xi * cin + c) * 48..][..48];
+                row[..32].copy_from_slice(&conv4.u[(xi * cin + c) * ostride..][..32]);
+                row[32..].copy_from_slice(&conv5.u[(xi * conv5.cin + c) * LANES..][..LANES]);
+            }
+        }
+        Some(Self { conv5, pair: Aligned::from_slice(&pair) })
+    }
+}
+
 impl Split<'_> {
-    /// Rows per ξ block of the sums for `geo`: its tiles, rounded up to the kernel's step.
+    /// Rows per ξ block of the sums for `geo`: its tiles, rounded up to the steps of conv4's
+    /// pass (three registers) and of conv5's (one).
     #[cfg(target_arch = "x86_64")]
     pub fn rows(geo: &Geometry) -> usize {
-        geo.tiles().next_multiple_of(avx512::tiles_per_step(1))
+        let tiles = geo.tiles();
+        tiles.next_multiple_of(avx512::tiles_per_step(1)).max(tiles.next_multiple_of(avx512::tiles_per_step(3)))
     }
     #[cfg(not(target_arch = "x86_64"))]
     pub fn rows(geo: &Geometry) -> usize {
@@ -450,6 +481,13 @@ const SPLIT_MIN_COUT: usize = 8;
 fn split_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var("RESCALE_LAB_SPLIT").map_or(true, |v| v != "off"))
+}
+
+/// `RESCALE_LAB_SPLIT=separate` takes conv5's split sums in a GEMM of their own in conv4's
+/// pass (to measure [`SplitConv5`]'s single GEMM against it).
+fn pair_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("RESCALE_LAB_SPLIT").map_or(true, |v| v != "separate"))
 }
 
 /// Whether [`Split`] can run here: the AVX-512 kernels, and a conv5 of 8 to 16 outputs.
@@ -487,7 +525,7 @@ fn finish_split_impl<const A: usize, const M: usize>(_: &Geometry, _: usize, _: 
 
 #[cfg(target_arch = "x86_64")]
 fn finish_split_impl<const A: usize, const M: usize>(geo: &Geometry, c0: usize, feat: &[f32], split: Split, planes: &mut [f32]) {
-    let conv5 = split.conv5;
+    let conv5 = &split.conv5.conv5;
     assert!(split_supported(conv5) && c0 < conv5.cin && conv5.cin <= geo.width);
     assert!(feat.len() >= geo.hp * geo.wp * geo.width && planes.len() >= conv5.cout * geo.h * geo.w);
     let (tiles, srows) = (geo.tiles(), Split::rows(geo));
@@ -524,7 +562,9 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     assert_eq!((variant.alpha, variant.m), (A, M));
     let split = split.map(|split| {
         let srows = Split::rows(geo);
-        assert!(split_supported(split.conv5) && split.conv5.cin > conv.cin && split.sums.len() >= A * A * srows * LANES);
+        let conv5 = &split.conv5.conv5;
+        assert!(split_supported(conv5) && conv5.cin > conv.cin && conv.cout == 32 && split.sums.len() >= A * A * srows * LANES);
+        assert_eq!(split.conv5.pair.len(), A * A * conv.cin * 48, "winograd: the split's weights are not this conv4's");
         (split.conv5, SendPtr(split.sums.as_mut_ptr()), srows)
     });
     let simd = simd();
@@ -540,12 +580,15 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     // With AVX-512 and 2 or 3 registers of outputs, the micro-kernel multiplies `step` tiles at
     // a time (the band's GEMM rows are rounded up to it); otherwise the GEMM crate does.
     #[cfg(target_arch = "x86_64")]
-    let step = if simd == Simd::Avx512 { avx512::tiles_per_step(ostride / LANES) } else { 0 };
+    let step = match (simd, &split) {
+        // conv4 with conv5's split sums: one GEMM of three registers (`SplitConv5`).
+        (Simd::Avx512, Some(_)) if pair_enabled() => avx512::tiles_per_step(3),
+        (Simd::Avx512, _) => avx512::tiles_per_step(ostride / LANES),
+        _ => 0,
+    };
     #[cfg(not(target_arch = "x86_64"))]
     let step = 0;
     let band = band_tiles(tiles, A * A * (stride + ostride), step);
-    #[cfg(target_arch = "x86_64")]
-    assert!(split.is_none() || step == avx512::tiles_per_step(1), "winograd: conv4's bands must be whole steps of the split sums");
     let bands = tiles.div_ceil(band);
     let feat_ptr = SendPtr(feat.as_mut_ptr());
     let planes_ptr = SendPtr(planes.as_mut_ptr());
@@ -572,8 +615,18 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                     Simd::Avx512 => {
                         avx512::input_tiles::<A, M>(geo, feat, t0, nt, (0, cin), v.as_mut_ptr(), rows);
                         let registers = ostride / LANES;
-                        match registers {
-                            2 | 3 => {
+                        match (registers, split) {
+                            // conv4's outputs and conv5's sums over its inputs in one GEMM.
+                            // SAFETY: rows [t0, t0 + rows) of each ξ block of the sums are this
+                            // band's (t0 + rows ≤ srows: bands are whole kernel steps).
+                            (2, Some((pair, sums, srows))) if pair_enabled() => {
+                                for xi in 0..A * A {
+                                    let (vx, ux) = (v.as_ptr().add(xi * rows * stride), pair.pair.as_ptr().add(xi * cin * 48));
+                                    let (mx, sx) = (mm.as_mut_ptr().add(xi * rows * ostride), sums.get().add((xi * srows + t0) * LANES));
+                                    avx512::gemm_split_last::<3, { avx512::tiles_per_step(3) }>(rows, cin, vx, stride, ux, 48, (mx, ostride), (sx, LANES), false);
+                                }
+                            }
+                            (2 | 3, _) => {
                                 for xi in 0..A * A {
                                     let (vx, ux, mx) = (v.as_ptr().add(xi * rows * stride), conv.u.as_ptr().add(xi * cin * ostride), mm.as_mut_ptr().add(xi * rows * ostride));
                                     if registers == 2 {
@@ -588,7 +641,8 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
                         // conv5's sums over these channels, from the same transformed inputs.
                         // SAFETY: rows [t0, t0 + rows) of each ξ block are this band's
                         // (t0 + rows ≤ srows: bands are whole kernel steps).
-                        if let Some((conv5, sums, srows)) = split {
+                        if let Some((conv5, sums, srows)) = split.filter(|_| !pair_enabled()) {
+                            let conv5 = &conv5.conv5;
                             for xi in 0..A * A {
                                 let (vx, ux, sx) = (v.as_ptr().add(xi * rows * stride), conv5.u.as_ptr().add(xi * conv5.cin * LANES), sums.get().add((xi * srows + t0) * LANES));
                                 avx512::gemm::<1, { avx512::tiles_per_step(1) }>(rows, cin, vx, stride, ux, LANES, sx, LANES, false);
