@@ -589,6 +589,8 @@ fn convolve_impl<const A: usize, const M: usize>(variant: Variant, geo: &Geometr
     #[cfg(not(target_arch = "x86_64"))]
     let step = 0;
     let band = band_tiles(tiles, A * A * (stride + ostride), step);
+    // Each band writes its rows of the sums rounded up to whole kernel steps.
+    assert!(split.is_none_or(|(_, _, srows)| step == 0 || tiles.next_multiple_of(step) <= srows), "winograd: conv4's bands must be whole steps within the split sums");
     let bands = tiles.div_ceil(band);
     let feat_ptr = SendPtr(feat.as_mut_ptr());
     let planes_ptr = SendPtr(planes.as_mut_ptr());
