@@ -89,15 +89,11 @@ impl PerceptualWorker {
                 let _ = events.send(Event::Perceptual(Box::new(PerceptualResult { job_id, doc_id: job.doc_id, key: key.clone(), outcome })));
                 ctx.request_repaint();
             }
-            running.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != job_id);
-            done.fetch_max(job_id, Ordering::Release);
-            let _ = events.send(Event::JobFinished { job_id });
-            ctx.request_repaint();
+            finish(&running, &done, &events, &ctx, job_id);
         });
+        // No thread: the passes are skipped, and the job is finished all the same.
         if spawned.is_err() {
-            self.running.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != job_id);
-            self.done.fetch_max(job_id, Ordering::Release);
-            let _ = self.events.send(Event::JobFinished { job_id });
+            finish(&self.running, &self.done, &self.events, &self.ctx, job_id);
         }
     }
 
@@ -114,6 +110,14 @@ impl PerceptualWorker {
     pub fn finished(&self, job_id: u64) -> bool {
         self.done.load(Ordering::Acquire) >= job_id
     }
+}
+
+/// `job_id`'s passes are done or skipped: its threads leave `running` and the app hears.
+fn finish(running: &Running, done: &AtomicU64, events: &Sender<Event>, ctx: &egui::Context, job_id: u64) {
+    running.lock().unwrap_or_else(|e| e.into_inner()).retain(|(id, _)| *id != job_id);
+    done.fetch_max(job_id, Ordering::Release);
+    let _ = events.send(Event::JobFinished { job_id });
+    ctx.request_repaint();
 }
 
 /// Adds the calling thread to `job_id`'s threads, so that a newer job can demote it, and
