@@ -579,33 +579,7 @@ fn label_rects(h: &Harness<'static, RescaleApp>) -> Vec<(String, egui::Rect)> {
 
 #[test]
 fn at_1280x720_headers_never_overlap_and_the_controls_fit() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_test_image(dir.path(), "wide.png", 300, 200);
-    let settings = Settings { show_chart: true, ..options().settings_override.unwrap() };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 720.0))
-        .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { settings_override: Some(settings), ..options() }));
-    drop_file(&mut h, &path);
-    run_until_idle(&mut h);
-    // The panels' headers: every label of the comparison area (left of the chart, above the
-    // table), pairwise apart. Before, the titles of panels 2 and 3 printed over each other here.
-    let descs = h.state().panel_descs();
-    assert!(descs.iter().filter(|d| d.delta.is_some()).count() >= 1, "networks show a figure vs Bicubic");
-    let chart_left = h.get_by_label_contains("Rate–distortion").rect().min.x;
-    let area_top = h.state().last_panel_rect.unwrap().min.y - 100.0;
-    let labels: Vec<_> = label_rects(&h)
-        .into_iter()
-        .filter(|(_, r)| r.min.x > 250.0 && r.max.x <= chart_left + 1.0 && r.min.y > area_top && r.max.y < 540.0 && r.width() > 0.0)
-        .collect();
-    for title in descs.iter().map(|d| &d.title) {
-        assert!(labels.iter().any(|(t, _)| t == title), "{title} is on screen as a label: {labels:?}");
-    }
-    for (i, (ta, a)) in labels.iter().enumerate() {
-        for (tb, b) in &labels[i + 1..] {
-            let overlap = a.intersect(*b);
-            assert!(overlap.width() <= 0.5 || overlap.height() <= 0.5, "{ta:?} {a:?} overlaps {tb:?} {b:?}");
-        }
-    }
+    let mut h = at_1280x720(1.0);
     // The side panel fits: Export and the chart toggle are on screen without scrolling.
     for name in ["Export…", "Chart", "Open…", "Grid"] {
         let r = h.get_by_label(name).rect();
@@ -621,6 +595,55 @@ fn at_1280x720_headers_never_overlap_and_the_controls_fit() {
     let after = (h.get_by_label("Load model…").rect(), h.get_by_label_contains(below).rect());
     assert_eq!(before, after, "controls moved when the view changed");
 }
+
+/// 1280×720 pixels at 150 % (a 1080p laptop's default, and what Xvfb reports): 853×480 points.
+/// There, the figures vs Bicubic printed over the titles, and the chart took all but a sliver
+/// of the width from the panels (its summary lines did not wrap).
+#[test]
+fn at_1280x720_pixels_at_150_percent_headers_never_overlap_and_the_chart_leaves_the_panels_half() {
+    let h = at_1280x720(1.5);
+    let chart_left = h.get_by_label_contains("Rate–distortion").rect().min.x;
+    let panels_left = h.get_by_label("Original").rect().min.x;
+    assert!(chart_left - panels_left >= 0.4 * (1280.0 / 1.5 - panels_left), "the panels keep {:.0} of {:.0} points", chart_left - panels_left, 1280.0 / 1.5 - panels_left);
+}
+
+/// The window at 1280×720 pixels with the chart open, a result in, and the panels' header
+/// labels checked pairwise apart.
+fn at_1280x720(pixels_per_point: f32) -> Harness<'static, RescaleApp> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "wide.png", 300, 200);
+    let settings = Settings { show_chart: true, ..options().settings_override.unwrap() };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 720.0) / pixels_per_point)
+        .with_pixels_per_point(pixels_per_point)
+        .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { settings_override: Some(settings), ..options() }));
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    // The panels' headers: every label of the comparison area (left of the chart, above the
+    // table), pairwise apart. Before, the titles of panels 2 and 3 printed over each other here.
+    let descs = h.state().panel_descs();
+    assert!(descs.iter().filter(|d| d.delta.is_some()).count() >= 1, "networks show a figure vs Bicubic");
+    let chart_left = h.get_by_label_contains("Rate–distortion").rect().min.x;
+    // Left of the first title is its number button; the side panel ends further left.
+    let panels_left = h.get_by_label("Original").rect().min.x - 40.0;
+    let area_top = h.state().last_panel_rect.unwrap().min.y - 100.0;
+    let table_top = h.get_by_label("Method").rect().min.y;
+    let labels: Vec<_> = label_rects(&h)
+        .into_iter()
+        .filter(|(_, r)| r.min.x > panels_left && r.max.x <= chart_left + 1.0 && r.min.y > area_top && r.max.y < table_top && r.width() > 0.0)
+        .collect();
+    for title in descs.iter().map(|d| &d.title) {
+        assert!(labels.iter().any(|(t, _)| t == title), "{title} is on screen as a label: {labels:?}");
+    }
+    for (i, (ta, a)) in labels.iter().enumerate() {
+        for (tb, b) in &labels[i + 1..] {
+            let overlap = a.intersect(*b);
+            assert!(overlap.width() <= 0.5 || overlap.height() <= 0.5, "{ta:?} {a:?} overlaps {tb:?} {b:?}");
+        }
+    }
+    h
+}
+
 
 #[test]
 fn panning_the_split_view_keeps_the_crop() {

@@ -135,7 +135,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.colored_label(Color32::from_rgb(240, 110, 100), e);
     }
     for line in bd_lines(app) {
-        ui.label(egui::RichText::new(line).monospace());
+        ui.add(egui::Label::new(egui::RichText::new(line).monospace()).wrap());
     }
 }
 

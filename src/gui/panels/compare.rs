@@ -7,6 +7,7 @@ use crate::gui::app::{Action, MessageKind, PanelDesc, PanelImage, RescaleApp};
 use crate::gui::colormap;
 use crate::gui::samples;
 use crate::gui::settings::{DiffKind, ViewMode};
+use crate::gui::versus::Delta;
 use crate::gui::view::{visible_uv, Transform, ViewState};
 
 const TITLE_H: f32 = 74.0;
@@ -238,43 +239,67 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
     ui.scope_builder(UiBuilder::new().max_rect(rect.shrink2(vec2(2.0, 1.0))).id_salt(("title", &desc.id)), |ui| {
         ui.set_clip_rect(rect.intersect(ui.clip_rect()));
         ui.spacing_mut().item_spacing.y = 1.0;
-        ui.horizontal(|ui| {
-            if let Some(n) = number {
-                let focus = app.focus.as_deref() == Some(desc.id.as_str());
-                let hint = if focus { "Back to the grid (Esc or 0)".to_string() } else { format!("Maximise this panel ({n})") };
-                if ui.small_button(format!("{n}")).on_hover_text(hint).clicked() {
-                    app.actions.push(Action::ToggleFocus(desc.id.clone()));
+        // The figure goes on a line of its own when it would leave the title less than a word.
+        let figure_below = ui
+            .horizontal(|ui| {
+                if let Some(n) = number {
+                    let focus = app.focus.as_deref() == Some(desc.id.as_str());
+                    let hint = if focus { "Back to the grid (Esc or 0)".to_string() } else { format!("Maximise this panel ({n})") };
+                    if ui.small_button(format!("{n}")).on_hover_text(hint).clicked() {
+                        app.actions.push(Action::ToggleFocus(desc.id.clone()));
+                    }
                 }
-            }
-            // The full "+1.10 dB vs Bicubic" when the title keeps room, else the figure alone.
-            let delta = desc.delta.as_ref().map(|d| {
-                let full = d.headline();
-                let text = if ui.available_width() - text_width(ui, &full, 17.0) > 150.0 { full } else { d.short() };
-                let width = text_width(ui, &text, 17.0) + 8.0;
-                (d, egui::RichText::new(text).size(17.0).strong().color(delta_color(d.sign())), width)
-            });
-            let delta_width = delta.as_ref().map(|(_, _, w)| *w).unwrap_or(0.0);
-            // The figure is what the audience reads: the title gives way first.
-            let title_width = (ui.available_width() - delta_width).max(24.0);
-            let mut text = egui::RichText::new(&desc.title).strong();
-            if desc.best {
-                text = text.color(BEST);
-            }
-            ui.scope(|ui| {
-                ui.set_max_width(title_width);
-                ui.add(egui::Label::new(text).truncate());
-            });
-            if let Some((d, text, _)) = delta {
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.add(egui::Label::new(text).extend()).on_hover_text(format!("{} − Bicubic, {}: {}", desc.title, crate::gui::versus::setting_sentence(app), d.details()));
+                // The full "+1.10 dB vs Bicubic" when the title keeps room, else the figure alone.
+                let delta = desc.delta.as_ref().map(|d| {
+                    let full = d.headline();
+                    let text = if ui.available_width() - text_width(ui, &full, 17.0) > 150.0 { full } else { d.short() };
+                    let width = text_width(ui, &text, 17.0) + 8.0;
+                    (d, egui::RichText::new(text).size(17.0).strong().color(delta_color(d.sign())), width)
                 });
-            }
-        });
+                let delta_width = delta.as_ref().map(|(_, _, w)| *w).unwrap_or(0.0);
+                let below = ui.available_width() - delta_width < MIN_TITLE_WIDTH;
+                // The figure is what the audience reads: the title gives way first.
+                let title_width = if below { ui.available_width() } else { ui.available_width() - delta_width };
+                let mut text = egui::RichText::new(&desc.title).strong();
+                if desc.best {
+                    text = text.color(BEST);
+                }
+                ui.scope(|ui| {
+                    ui.set_max_width(title_width);
+                    ui.add(egui::Label::new(text).truncate());
+                });
+                match delta {
+                    Some((d, text, _)) if !below => {
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            ui.add(egui::Label::new(text).extend()).on_hover_text(delta_hover(app, desc, d));
+                        });
+                        None
+                    }
+                    other => other.map(|(d, text, _)| (d, text)),
+                }
+            })
+            .inner;
+        if let Some((d, text)) = figure_below {
+            ui.add(egui::Label::new(text).truncate()).on_hover_text(delta_hover(app, desc, d));
+        }
+        // Only the lines the header has room for (the figure on its own line takes one): the
+        // rest would be cut in half at the image's edge. The table below has them all.
+        let line_height = ui.text_style_height(&egui::TextStyle::Monospace);
         for line in &desc.lines {
+            if ui.available_height() < line_height {
+                break;
+            }
             let color = if desc.is_error { ERROR } else { ui.visuals().text_color() };
             ui.add(egui::Label::new(egui::RichText::new(line).monospace().color(color)).truncate());
         }
     });
+}
+
+/// Narrowest title kept beside the figure: about a short word ("IRN…").
+const MIN_TITLE_WIDTH: f32 = 48.0;
+
+fn delta_hover(app: &RescaleApp, desc: &PanelDesc, d: &Delta) -> String {
+    format!("{} − Bicubic, {}: {}", desc.title, crate::gui::versus::setting_sentence(app), d.details())
 }
 
 fn text_width(ui: &egui::Ui, text: &str, size: f32) -> f32 {

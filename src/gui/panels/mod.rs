@@ -44,10 +44,14 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             .show(ui, |ui| metrics::table(app, ui));
     }
     if app.settings.show_chart && app.active_doc().is_some() {
+        // At most half of what the side panel leaves: the chart's own wide lines (the BD
+        // summary) would otherwise widen it until the panels are a sliver.
+        let most = (ui.available_width() * 0.5).max(260.0);
         egui::Panel::right("chart")
             .resizable(true)
-            .default_size(420.0)
+            .default_size(420.0_f32.min(most))
             .min_size(260.0)
+            .max_size(most)
             .show(ui, |ui| chart::show(app, ui));
     }
     egui::CentralPanel::default().show(ui, |ui| compare::show(app, ui));
