@@ -305,7 +305,11 @@ fn ssim_band_sum(plane: &PlanePair, window: &[f64; SSIM_WINDOW], band_start: usi
         }
     }
     drop(filtered);
-    FILTERED.set(buffer);
+    // Kept for the next band unless a very wide image made it large (16 MiB covers ~5400
+    // pixels of width): that memory would otherwise stay with the thread for good.
+    if buffer.capacity() <= KEPT_FILTERED_VALUES {
+        FILTERED.set(buffer);
+    }
     total
 }
 
@@ -319,6 +323,8 @@ fn filter_at(window: &[f64; SSIM_WINDOW], value: impl Fn(usize) -> f64) -> f64 {
     }
     sum
 }
+
+const KEPT_FILTERED_VALUES: usize = 2 << 20;
 
 thread_local! {
     static FILTERED: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
