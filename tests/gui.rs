@@ -618,6 +618,18 @@ fn at_1280x720(pixels_per_point: f32) -> Harness<'static, RescaleApp> {
         .with_pixels_per_point(pixels_per_point)
         .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { settings_override: Some(settings), ..options() }));
     drop_file(&mut h, &path);
+    // While the chart sweeps, its long progress line wraps: a row that did not wrap pushed the
+    // chart, capped at half the width, past the window's edge.
+    let start = Instant::now();
+    while labels_containing(&h, "sweeping quality: ").is_empty() {
+        assert!(start.elapsed() < Duration::from_secs(60), "no sweep progress shown");
+        h.step();
+    }
+    // (Above the metrics table, whose columns scroll sideways.)
+    let (right, table_top) = (1280.0 / pixels_per_point + 1.0, h.get_by_label("Method").rect().min.y);
+    for (text, r) in label_rects(&h).into_iter().filter(|(_, r)| r.max.y < table_top) {
+        assert!(r.max.x <= right, "{text:?} at {r:?} ends past the window's right edge ({right})");
+    }
     run_until_idle(&mut h);
     // The panels' headers: every label of the comparison area (left of the chart, above the
     // table), pairwise apart. Before, the titles of panels 2 and 3 printed over each other here.

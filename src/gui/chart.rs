@@ -19,7 +19,9 @@ pub const PALETTE: [Color32; 6] = [
 ];
 
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
-    ui.horizontal(|ui| {
+    // Wrapped: a row that does not wrap would widen the panel past its maximum (half the
+    // width), and the progress text is long.
+    ui.horizontal_wrapped(|ui| {
         ui.heading("Rate–distortion");
         if app.rd.running {
             ui.spinner();
