@@ -579,7 +579,7 @@ fn label_rects(h: &Harness<'static, RescaleApp>) -> Vec<(String, egui::Rect)> {
 
 #[test]
 fn at_1280x720_headers_never_overlap_and_the_controls_fit() {
-    let mut h = at_1280x720(1.0);
+    let (mut h, _dir) = at_1280x720(1.0);
     // The side panel fits: Export and the chart toggle are on screen without scrolling.
     for name in ["Export…", "Chart", "Open…", "Grid"] {
         let r = h.get_by_label(name).rect();
@@ -601,7 +601,7 @@ fn at_1280x720_headers_never_overlap_and_the_controls_fit() {
 /// of the width from the panels (its summary lines did not wrap).
 #[test]
 fn at_1280x720_pixels_at_150_percent_headers_never_overlap_and_the_chart_leaves_the_panels_half() {
-    let h = at_1280x720(1.5);
+    let (h, _dir) = at_1280x720(1.5);
     let chart_left = h.get_by_label_contains("Rate–distortion").rect().min.x;
     let panels_left = h.get_by_label("Original").rect().min.x;
     assert!(chart_left - panels_left >= 0.4 * (1280.0 / 1.5 - panels_left), "the panels keep {:.0} of {:.0} points", chart_left - panels_left, 1280.0 / 1.5 - panels_left);
@@ -609,7 +609,7 @@ fn at_1280x720_pixels_at_150_percent_headers_never_overlap_and_the_chart_leaves_
 
 /// The window at 1280×720 pixels with the chart open, a result in, and the panels' header
 /// labels checked pairwise apart.
-fn at_1280x720(pixels_per_point: f32) -> Harness<'static, RescaleApp> {
+fn at_1280x720(pixels_per_point: f32) -> (Harness<'static, RescaleApp>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = write_test_image(dir.path(), "wide.png", 300, 200);
     let settings = Settings { show_chart: true, ..options().settings_override.unwrap() };
@@ -647,13 +647,20 @@ fn at_1280x720(pixels_per_point: f32) -> Harness<'static, RescaleApp> {
     for title in descs.iter().map(|d| &d.title) {
         assert!(labels.iter().any(|(t, _)| t == title), "{title} is on screen as a label: {labels:?}");
     }
+    // Each figure vs Bicubic too, whole (it is what the audience reads), with its panel's
+    // PSNR-Y line.
+    for (d, delta) in descs.iter().filter_map(|d| Some((d, d.delta.as_ref()?))) {
+        let (short, full) = (delta.short(), delta.headline());
+        assert!(labels.iter().any(|(t, _)| *t == short || *t == full), "{}'s figure {short:?} is on screen: {labels:?}", d.title);
+        assert!(labels.iter().any(|(t, _)| t.starts_with("PSNR-Y") && d.lines.iter().any(|l| l == t)), "{}'s PSNR-Y line is on screen", d.title);
+    }
     for (i, (ta, a)) in labels.iter().enumerate() {
         for (tb, b) in &labels[i + 1..] {
             let overlap = a.intersect(*b);
             assert!(overlap.width() <= 0.5 || overlap.height() <= 0.5, "{ta:?} {a:?} overlaps {tb:?} {b:?}");
         }
     }
-    h
+    (h, dir)
 }
 
 

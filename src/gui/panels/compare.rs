@@ -282,15 +282,20 @@ fn title(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc, 
         if let Some((d, text)) = figure_below {
             ui.add(egui::Label::new(text).truncate()).on_hover_text(delta_hover(app, desc, d));
         }
-        // Only the lines the header has room for (the figure on its own line takes one): the
-        // rest would be cut in half at the image's edge. The table below has them all.
+        // Only the lines that end within the header (the figure on a line of its own pushes
+        // the last ones down): the rest would be cut in half at the image's edge. The last line
+        // shown then lists them all on hover (demo mode has no table below).
         let line_height = ui.text_style_height(&egui::TextStyle::Monospace);
+        let mut previous: Option<egui::Response> = None;
         for line in &desc.lines {
-            if ui.available_height() < line_height {
+            if ui.cursor().min.y + line_height > rect.max.y {
+                if let Some(previous) = previous {
+                    previous.on_hover_text(desc.lines.join("\n"));
+                }
                 break;
             }
             let color = if desc.is_error { ERROR } else { ui.visuals().text_color() };
-            ui.add(egui::Label::new(egui::RichText::new(line).monospace().color(color)).truncate());
+            previous = Some(ui.add(egui::Label::new(egui::RichText::new(line).monospace().color(color)).truncate()));
         }
     });
 }
