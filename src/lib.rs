@@ -30,6 +30,7 @@ pub mod pth_check;
 pub mod rd;
 pub mod region;
 pub mod rescaler;
+mod simd;
 pub mod speed;
 pub mod user_models;
 pub mod versus;

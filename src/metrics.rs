@@ -219,22 +219,20 @@ fn ssim(plane: &PlanePair) -> f64 {
     band_sums.iter().sum::<f64>() / (out_width * out_height) as f64
 }
 
-/// [`ssim_band_sum`] compiled for the widest vectors the CPU has (the crate is built for
-/// baseline x86-64, whose two f64 lanes made SSIM a tenth of a slider move). The same
+/// [`ssim_band_sum`] compiled for the widest vectors the CPU has (`crate::simd`, which
+/// `RESCALE_LAB_SIMD` can narrow; on baseline x86-64's two f64 lanes SSIM was a tenth of a
+/// slider move). The same
 /// operations in the same order: no FMA contraction, and the SSIM map is summed one value at a
 /// time as before, so every instruction set gives the same bits.
 fn ssim_band_sum_dispatch(plane: &PlanePair, window: &[f64; SSIM_WINDOW], band_start: usize, band_end: usize, out_width: usize) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: each is called only where the CPU has its feature.
-        if std::is_x86_feature_detected!("avx512f") {
-            return unsafe { ssim_band_sum_avx512(plane, window, band_start, band_end, out_width) };
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            return unsafe { ssim_band_sum_avx2(plane, window, band_start, band_end, out_width) };
-        }
+    match crate::simd::simd() {
+        // SAFETY: `simd` reports only what the CPU has.
+        #[cfg(target_arch = "x86_64")]
+        crate::simd::Simd::Avx512 => unsafe { ssim_band_sum_avx512(plane, window, band_start, band_end, out_width) },
+        #[cfg(target_arch = "x86_64")]
+        crate::simd::Simd::Avx2 => unsafe { ssim_band_sum_avx2(plane, window, band_start, band_end, out_width) },
+        crate::simd::Simd::Base => ssim_band_sum(plane, window, band_start, band_end, out_width),
     }
-    ssim_band_sum(plane, window, band_start, band_end, out_width)
 }
 
 /// # Safety

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use crate::aligned::Aligned;
 use crate::fast_conv::{gemm_rows, PackedConv3x3, SendPtr};
+use crate::simd::{simd, Simd};
 
 type Ptr = SendPtr<f32>;
 
@@ -236,39 +237,6 @@ impl Geometry {
     pub fn tiles(&self) -> usize {
         self.th * self.tw
     }
-}
-
-/// The CPU's vector width for the transforms, detected once (the crate is built for baseline
-/// x86-64; the GEMM crate dispatches the same way).
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Simd {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    Base,
-}
-
-fn simd() -> Simd {
-    static S: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
-    *S.get_or_init(|| {
-        // RESCALE_LAB_SIMD=avx2 or base runs the slower paths on a CPU that has more, to measure
-        // and test them.
-        let cap = std::env::var("RESCALE_LAB_SIMD").unwrap_or_default();
-        if cap == "base" {
-            return Simd::Base;
-        }
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") && cap != "avx2" {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Base
-    })
 }
 
 #[cfg(target_arch = "x86_64")]
