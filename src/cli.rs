@@ -460,7 +460,7 @@ impl CommonArgs {
         let shipped = rescale_lab::models::discover(&rescale_lab::models::models_dir()).unwrap_or_default();
         let trained = shipped.iter().find(|m| Some(&m.weights) == method.weights.as_ref()).map(|m| m.manifest.codec.as_str());
         if trained.is_some_and(|t| t != family) {
-            let name = |f: &str| if f == "webp" { "WebP".to_string() } else { f.to_uppercase() };
+            let name = |f: &str| rescale_lab::models::TrainedCodec::parse(f).map_or_else(|| f.to_string(), |c| c.display_name().to_string());
             eprintln!(
                 "note: no SAIN x{} model for {} is shipped; {} runs on {} as it is",
                 self.scale,

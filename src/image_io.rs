@@ -141,12 +141,28 @@ fn is_supported(format: ImageFormat) -> bool {
 }
 
 /// Turns the image crate's error into one sentence for the user.
-fn describe_decode_error(path: &Path, format: ImageFormat, limit_mp: f64, error: ImageError) -> EngineError {
+fn describe_decode_error<R: Read + Seek>(
+    reader: &mut R,
+    path: &Path,
+    format: ImageFormat,
+    limit_mp: f64,
+    error: ImageError,
+) -> EngineError {
     let name = format_name(format);
-    match error {
-        ImageError::IoError(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
-            image_error(path, format!("truncated or corrupt {name}: the file ends too early"))
+    let ran_out = matches!(&error, ImageError::IoError(source) if source.kind() == std::io::ErrorKind::UnexpectedEof);
+    // A PNG decoder runs out of bytes both when the file is cut short and when damaged bytes
+    // are read as a chunk length; only the chunk structure tells the two apart.
+    if format == ImageFormat::Png && (ran_out || matches!(error, ImageError::Decoding(_))) {
+        match png_chunk_problem(reader) {
+            Some(PngProblem::Damaged(why)) => return image_error(path, format!("corrupt PNG: the data is damaged: {why}")),
+            Some(PngProblem::CutShort(why)) => {
+                return image_error(path, format!("truncated PNG: the file ends too early: {why}"))
+            }
+            None => {}
         }
+    }
+    match error {
+        _ if ran_out => image_error(path, format!("truncated or corrupt {name}: the file ends too early")),
         ImageError::IoError(source) => EngineError::Io { path: path.to_path_buf(), error: source },
         ImageError::Decoding(error) => {
             let detail = match std::error::Error::source(&error) {
@@ -171,6 +187,98 @@ fn describe_decode_error(path: &Path, format: ImageFormat, limit_mp: f64, error:
             },
         ),
         other => image_error(path, format!("cannot decode {name}: {other}")),
+    }
+}
+
+enum PngProblem {
+    /// Bytes that cannot be PNG chunks, or a chunk whose checksum fails.
+    Damaged(String),
+    /// Every chunk read is whole and intact, but the file stops before PNG's `IEND`.
+    CutShort(String),
+}
+
+/// Walks a PNG's chunks (length, type, data, CRC-32) from the start of `reader` and says what
+/// is wrong with them; `None` when they are all intact up to `IEND`, or the file cannot be read.
+fn png_chunk_problem<R: Read + Seek>(reader: &mut R) -> Option<PngProblem> {
+    const SIGNATURE_LEN: u64 = 8;
+    const IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xae, 0x42, 0x60, 0x82];
+    let total = reader.seek(SeekFrom::End(0)).ok()?;
+    let mut tail = [0u8; 12];
+    let ends_with_iend = total >= 20
+        && reader.seek(SeekFrom::End(-12)).is_ok()
+        && reader.read_exact(&mut tail).is_ok()
+        && tail == IEND;
+    reader.seek(SeekFrom::Start(SIGNATURE_LEN)).ok()?;
+    let mut offset = SIGNATURE_LEN;
+    let mut last_type = String::from("signature");
+    let mut data = Vec::new();
+    loop {
+        if offset == total {
+            return Some(PngProblem::CutShort(format!("it stops after its {last_type} chunk, before the IEND chunk that ends a PNG")));
+        }
+        let mut head = [0u8; 8];
+        if offset + 8 > total {
+            return Some(PngProblem::CutShort(format!("{} stray bytes at byte {offset}, after its {last_type} chunk", total - offset)));
+        }
+        reader.read_exact(&mut head).ok()?;
+        let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as u64;
+        let kind = &head[4..8];
+        if offset == SIGNATURE_LEN && (kind != b"IHDR" || length != 13) {
+            return Some(PngProblem::Damaged("bytes 8 to 15 are not the IHDR chunk header that every PNG starts with".to_string()));
+        }
+        if !kind.iter().all(u8::is_ascii_alphabetic) || length > i32::MAX as u64 {
+            return Some(PngProblem::Damaged(format!("at byte {offset}, after its {last_type} chunk, the bytes are not a chunk header")));
+        }
+        let kind_text = String::from_utf8_lossy(kind).into_owned();
+        let left = total - offset - 8;
+        if length + 4 > left && ends_with_iend {
+            return Some(PngProblem::Damaged(format!(
+                "its {kind_text} chunk at byte {offset} claims {length} bytes, past the IEND chunk that ends the file"
+            )));
+        }
+        if length + 4 > left {
+            return Some(PngProblem::CutShort(format!(
+                "its {kind_text} chunk at byte {offset} needs {} bytes, {left} are left",
+                length + 4
+            )));
+        }
+        data.resize(length as usize + 4, 0);
+        reader.read_exact(&mut data).ok()?;
+        let (body, stored) = data.split_at(length as usize);
+        let mut crc = Crc32::new();
+        crc.update(kind);
+        crc.update(body);
+        if crc.finish() != u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]]) {
+            return Some(PngProblem::Damaged(format!("its {kind_text} chunk at byte {offset} fails its checksum")));
+        }
+        if kind == b"IEND" {
+            return None;
+        }
+        offset += 8 + length + 4;
+        last_type = kind_text;
+    }
+}
+
+/// The CRC-32 of PNG chunks (ISO 3309, as zlib's), bitwise: it only runs on a file that has
+/// already failed to decode.
+struct Crc32(u32);
+
+impl Crc32 {
+    fn new() -> Self {
+        Crc32(0xffff_ffff)
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= byte as u32;
+            for _ in 0..8 {
+                self.0 = if self.0 & 1 != 0 { (self.0 >> 1) ^ 0xedb8_8320 } else { self.0 >> 1 };
+            }
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        !self.0
     }
 }
 
@@ -240,18 +348,44 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
     } else {
         None
     };
-    let limits = decoder_limits(options.max_megapixels);
+    match decode_as(reader, path, options, format, &header, jpeg_bytes.as_deref()) {
+        Ok(image) => Ok(image),
+        Err(DecodeFailure::Engine(error)) => Err(error),
+        // Described once the decoder has let go of the reader, which the description may read.
+        Err(DecodeFailure::Decoder(error)) => {
+            Err(describe_decode_error(reader, path, format, options.max_megapixels, error))
+        }
+    }
+}
 
+enum DecodeFailure {
+    Engine(EngineError),
+    Decoder(ImageError),
+}
+
+impl From<EngineError> for DecodeFailure {
+    fn from(error: EngineError) -> Self {
+        DecodeFailure::Engine(error)
+    }
+}
+
+fn decode_as<R: BufRead + Seek>(
+    reader: &mut R,
+    path: &Path,
+    options: &LoadOptions,
+    format: ImageFormat,
+    header: &[u8],
+    jpeg_bytes: Option<&[u8]>,
+) -> std::result::Result<LoadedImage, DecodeFailure> {
+    let limits = decoder_limits(options.max_megapixels);
     let mut image_reader = ImageReader::with_format(&mut *reader, format);
     image_reader.limits(limits.clone());
-    let mut decoder = image_reader
-        .into_decoder()
-        .map_err(|error| describe_decode_error(path, format, options.max_megapixels, error))?;
+    let mut decoder = image_reader.into_decoder().map_err(DecodeFailure::Decoder)?;
 
     // Header only so far: refuse before a single pixel is allocated.
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
-        return Err(image_error(path, format!("image has no pixels ({width}x{height})")));
+        return Err(image_error(path, format!("image has no pixels ({width}x{height})")).into());
     }
     let megapixels = width as f64 * height as f64 / 1e6;
     if megapixels > options.max_megapixels {
@@ -261,10 +395,11 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
             height,
             megapixels,
             limit_mp: options.max_megapixels,
-        });
+        }
+        .into());
     }
 
-    if let Some(bytes) = &jpeg_bytes {
+    if let Some(bytes) = jpeg_bytes {
         check_jpeg(bytes, path)?;
     }
 
@@ -280,12 +415,11 @@ fn decode<R: BufRead + Seek>(reader: &mut R, path: &Path, options: &LoadOptions)
     if let Some(problem) = exif_problem {
         warnings.push(format!("EXIF metadata is unreadable ({problem}); its orientation, if any, is not applied"));
     }
-    if format == ImageFormat::WebP && webp_is_animated(&header) {
+    if format == ImageFormat::WebP && webp_is_animated(header) {
         warnings.push("animated WebP: only the first frame is used".to_string());
     }
 
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|error| describe_decode_error(path, format, options.max_megapixels, error))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(DecodeFailure::Decoder)?;
     if orientation != Orientation::NoTransforms {
         image.apply_orientation(orientation);
         warnings.push(format!("rotated/flipped upright as its EXIF orientation asks ({orientation:?})"));

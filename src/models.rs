@@ -41,6 +41,15 @@ impl TrainedCodec {
             TrainedCodec::Webp => "webp",
         }
     }
+
+    /// The codec's own spelling, for people: "JPEG", "WebP" ("none" without a codec).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            TrainedCodec::None => "none",
+            TrainedCodec::Jpeg => "JPEG",
+            TrainedCodec::Webp => "WebP",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,7 +89,7 @@ impl ShippedModel {
         let m = &self.manifest;
         match m.codec {
             TrainedCodec::None => format!("{} ×{} ({})", m.arch, m.scale, m.name),
-            codec => format!("{} ×{} ({}, {}-trained)", m.arch, m.scale, m.name, codec.as_str().to_uppercase()),
+            codec => format!("{} ×{} ({}, {}-trained)", m.arch, m.scale, m.name, codec.display_name()),
         }
     }
 }

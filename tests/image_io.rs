@@ -314,7 +314,33 @@ fn corrupt_png_is_reported() {
     bytes.extend_from_slice(&[0x5a; 200]);
     let (error, message) = load_error(&write(&dir, "garbage.png", &bytes));
     assert!(matches!(error, EngineError::Image { .. }), "{error:?}");
-    assert!(message.contains("corrupt PNG"), "{message}");
+    assert!(message.contains("corrupt PNG: the data is damaged"), "{message}");
+    assert!(!message.contains("ends too early"), "{message}");
+}
+
+#[test]
+fn png_whose_chunks_are_damaged_is_not_called_truncated() {
+    let dir = TempDir::new().unwrap();
+    let good = encode(&DynamicImage::ImageRgb8(test_pattern(64, 64)), ImageFormat::Png);
+    // A whole file whose IDAT length is overwritten with a huge value: the decoder runs out of
+    // bytes, but the file is not short, its chunk is damaged (and its checksum says so).
+    let idat = good.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+    let mut bytes = good.clone();
+    bytes[idat..idat + 4].copy_from_slice(&0x00ff_ffffu32.to_be_bytes());
+    let (_, message) = load_error(&write(&dir, "long_chunk.png", &bytes));
+    assert!(message.contains("IDAT chunk at byte"), "{message}");
+    // Random bytes after the first chunk: named as damage, with where it starts.
+    let mut bytes = good[..33].to_vec();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    bytes.extend((0..400).map(|_| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 24) as u8
+    }));
+    let (error, message) = load_error(&write(&dir, "noise.png", &bytes));
+    assert!(matches!(error, EngineError::Image { .. }), "{error:?}");
+    assert!(message.contains("damaged") && message.contains("byte 33"), "{message}");
 }
 
 #[test]
@@ -323,7 +349,8 @@ fn truncated_png_is_reported() {
     let bytes = encode(&DynamicImage::ImageRgb8(test_pattern(64, 64)), ImageFormat::Png);
     let (error, message) = load_error(&write(&dir, "cut.png", &bytes[..bytes.len() / 2]));
     assert!(matches!(error, EngineError::Image { .. }), "{error:?}");
-    assert!(message.contains("truncated or corrupt PNG"), "{message}");
+    assert!(message.contains("truncated PNG: the file ends too early"), "{message}");
+    assert!(message.contains("IDAT chunk at byte"), "{message}");
 }
 
 #[test]
