@@ -568,6 +568,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         let report = serde_json::json!({
             "image": lossy(&args.image),
             "method": output.method,
+            // Which weights ran: for SAIN they are codec-specific, picked by --codec.
+            "model": method.weights.as_ref().map(|_| method.label.clone()),
+            "weights": method.weights.as_deref().map(lossy),
             "scale": output.scale,
             "codec": output.codec.label(),
             "quality": output.codec.quality().map(|q| q.get()),
@@ -594,7 +597,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 if m.within_target { "" } else { " (over the target: even quality 1 is larger)" }
             );
         }
-        print_run_report(&output, perceptual.as_ref(), &written);
+        print_run_report(&output, &method, perceptual.as_ref(), &written);
     }
     Ok(())
 }
@@ -648,11 +651,15 @@ fn timings_ms(output: &MethodOutput) -> serde_json::Value {
 
 fn print_run_report(
     output: &MethodOutput,
+    method: &Method,
     perceptual: Option<&rescale_lab::perceptual::PerceptualMetrics>,
     files: &[(&Path, files::Written)],
 ) {
     let m = &output.metrics;
     println!("method      {} x{}", output.method, output.scale);
+    if let Some(weights) = &method.weights {
+        println!("weights     {} — {}", method.label, weights.display());
+    }
     println!("codec       {} ({} bytes, {:.4} bpp)", output.codec.label(), output.compressed_bytes(), output.bits_per_pixel);
     println!("PSNR-Y      {:.3} dB", m.psnr_y);
     println!("SSIM-Y      {:.4}", m.ssim_y);

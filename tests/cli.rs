@@ -58,6 +58,47 @@ fn run_writes_lr_compressed_and_reconstruction_and_prints_metrics() {
     assert!(psnr_y > 20.0 && psnr_y < 32.0, "psnr_y {psnr_y}");
 }
 
+/// SAIN's weights are codec-specific: `run` takes the shipped model trained for the codec asked
+/// for, and says which weights ran; where none is shipped for that codec it says so and runs the
+/// other one.
+#[test]
+fn sain_runs_the_shipped_weights_trained_for_the_codec_and_names_them() {
+    use rescale_lab::models::{discover, models_dir, TrainedCodec};
+    let dir = tempfile::tempdir().unwrap();
+    let bird = image::open(shared("data/eval/Set5/bird.png")).unwrap().to_rgb8();
+    let input = dir.path().join("crop.png");
+    image::imageops::crop_imm(&bird, 40, 40, 96, 96).to_image().save(&input).unwrap();
+    let shipped = discover(&models_dir()).unwrap();
+    let sain_x2: Vec<_> = shipped.iter().filter(|m| m.manifest.arch == rescale_lab::nets::Arch::Sain && m.manifest.scale == 2).collect();
+    assert!(!sain_x2.is_empty(), "a SAIN x2 model is shipped");
+    for (flag, codec) in [("jpeg", TrainedCodec::Jpeg), ("webp", TrainedCodec::Webp)] {
+        let out = bin()
+            .args(["run", input.to_str().unwrap(), "--method", "sain", "--codec", flag, "--quality", "40", "--no-perceptual", "--json"])
+            .arg("--out")
+            .arg(dir.path().join(flag))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let weights = Path::new(report["weights"].as_str().unwrap()).to_path_buf();
+        let ran = sain_x2.iter().find(|m| m.weights == weights).expect("the weights that ran are a shipped SAIN x2");
+        let model = report["model"].as_str().unwrap();
+        assert!(model.contains(&ran.manifest.name), "{model}");
+        match sain_x2.iter().find(|m| m.manifest.codec == codec) {
+            Some(trained) => {
+                assert_eq!(ran.weights, trained.weights, "{flag}: the {} model", codec.display_name());
+                assert!(model.contains(&format!("{}-trained", codec.display_name())), "{model}");
+                assert!(!stderr.contains("note: no SAIN"), "{stderr}");
+            }
+            None => assert!(
+                stderr.contains(&format!("note: no SAIN x2 model for {} is shipped", codec.display_name())),
+                "{flag}: {stderr}"
+            ),
+        }
+    }
+}
+
 #[test]
 fn run_refuses_to_overwrite_without_force() {
     let dir = tempfile::tempdir().unwrap();
