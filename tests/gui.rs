@@ -192,13 +192,26 @@ fn export_writes_every_file_and_never_overwrites() {
         std::fs::copy(out.join("photo_x2_jpeg-q75_montage.png"), Path::new(&keep).join("montage.png")).unwrap();
     }
 
-    // Again with the E key: new names, old files untouched.
+    // Again with the E key: the same result adds no copies, and says so.
+    let count = || std::fs::read_dir(&out).unwrap().count();
+    let files_before = count();
     h.key_press(egui::Key::E);
     run_until_idle(&mut h);
-    assert!(out.join("photo_x2_jpeg-q75_bicubic (1).png").is_file());
-    assert!(out.join("photo_x2_jpeg-q75_montage (1).png").is_file());
+    assert_eq!(count(), files_before, "{:?}", std::fs::read_dir(&out).unwrap().collect::<Vec<_>>());
     assert_eq!(std::fs::read(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap(), first);
-    assert!(!labels_containing(&h, "Exported").is_empty(), "export confirmation shown");
+    let said = labels_containing(&h, "Exported");
+    assert!(said.iter().any(|l| l.contains(&format!("{files_before} unchanged"))), "export confirmation: {said:?}");
+
+    // A file the user changed is never overwritten: the export takes a new name beside it.
+    std::fs::write(out.join("photo_x2_jpeg-q75_bicubic.png"), b"edited by the user").unwrap();
+    h.key_press(egui::Key::E);
+    run_until_idle(&mut h);
+    assert_eq!(std::fs::read(out.join("photo_x2_jpeg-q75_bicubic.png")).unwrap(), b"edited by the user");
+    assert_eq!(std::fs::read(out.join("photo_x2_jpeg-q75_bicubic (1).png")).unwrap(), first);
+    assert!(!out.join("photo_x2_jpeg-q75_montage (1).png").exists());
+    let said = labels_containing(&h, "Exported");
+    let expected = format!("{} unchanged: identical files were there already; 1 renamed", files_before - 1);
+    assert!(said.iter().any(|l| l.contains(&expected)), "export confirmation: {said:?}");
 }
 
 #[test]

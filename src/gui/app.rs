@@ -1265,17 +1265,7 @@ impl RescaleApp {
             Event::ExportDone { result, dir } => {
                 self.exports_in_flight = self.exports_in_flight.saturating_sub(1);
                 match result {
-                    Ok(files) => {
-                        let renamed = files
-                            .iter()
-                            .filter(|f| f.file_name().map(|n| n.to_string_lossy().contains(" (")).unwrap_or(false))
-                            .count();
-                        let mut text = format!("Exported {} files to {}", files.len(), dir.display());
-                        if renamed > 0 {
-                            text.push_str(&format!(" ({renamed} renamed with a number: names were taken)"));
-                        }
-                        self.push_message(MessageKind::Info, text);
-                    }
+                    Ok(files) => self.push_message(MessageKind::Info, super::export::summary(&files, &dir)),
                     Err(e) => self.push_message(MessageKind::Error, format!("Export failed: {e}")),
                 }
             }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use image::{imageops, Rgb, RgbImage};
 
 use crate::codec::Codec;
+pub use crate::files::Written;
 use crate::rescaler::UpscaleOptions;
 
 use super::font;
@@ -39,21 +40,20 @@ pub struct ExportJob {
     pub region: Option<[u32; 4]>,
 }
 
-/// `"IRN ×2 (irn_x2)"` → `"irn-x2-irn-x2"`: safe in file names on every OS.
+/// `"SAIN ×2 (sain_x2_jpeg, JPEG-trained)"` → `"sain-x2-jpeg-trained"`: safe in file names on
+/// every OS, each word once (labels repeat the method's name in the weights' name).
 pub fn tag(label: &str) -> String {
-    let mut out = String::new();
-    for c in font::to_ascii(label).chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
+    let ascii = font::to_ascii(label).to_ascii_lowercase();
+    let mut words: Vec<&str> = Vec::new();
+    for word in ascii.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !words.contains(&word) {
+            words.push(word);
         }
     }
-    let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() {
+    if words.is_empty() {
         "method".into()
     } else {
-        out
+        words.join("-")
     }
 }
 
@@ -79,9 +79,11 @@ fn sanitize_stem(name: &str) -> String {
     }
 }
 
-/// Creates `dir/name`, or `dir/stem (1).ext`, `(2)`… if taken. Creation is atomic
-/// (`create_new`), so two exports at once cannot overwrite each other either.
-pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+/// Creates `dir/name`, or `dir/stem (1).ext`, `(2)`… if taken; a file of that series that
+/// already holds exactly `bytes` is kept as it is (`Unchanged`: exporting the same result again
+/// adds no copies). Creation is atomic (`create_new`), so two exports at once cannot overwrite
+/// each other either.
+pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<(PathBuf, Written), String> {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((s, e)) => (s.to_string(), format!(".{e}")),
         None => (name.to_string(), String::new()),
@@ -91,9 +93,14 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String
         match OpenOptions::new().write(true).create_new(true).open(&candidate) {
             Ok(mut file) => {
                 file.write_all(bytes).map_err(|e| format!("{}: {e}", candidate.display()))?;
-                return Ok(candidate);
+                return Ok((candidate, Written::Created));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let same_size = std::fs::metadata(&candidate).is_ok_and(|m| m.len() == bytes.len() as u64);
+                if same_size && std::fs::read(&candidate).is_ok_and(|old| old == bytes) {
+                    return Ok((candidate, Written::Unchanged));
+                }
+            }
             Err(e) => return Err(format!("{}: {e}", candidate.display())),
         }
     }
@@ -106,8 +113,8 @@ pub fn png_bytes(image: &RgbImage) -> Result<Vec<u8>, String> {
     Ok(buf.into_inner())
 }
 
-/// Writes every file; returns their paths.
-pub fn run(job: &ExportJob) -> Result<Vec<PathBuf>, String> {
+/// Writes every file; returns their paths and whether each was new or already there.
+pub fn run(job: &ExportJob) -> Result<Vec<(PathBuf, Written)>, String> {
     std::fs::create_dir_all(&job.dir).map_err(|e| format!("{}: {e}", job.dir.display()))?;
     let base = base_name(&job.image_name, job.scale, &job.codec, job.target_bpp);
     let stem = sanitize_stem(&job.image_name);
@@ -131,6 +138,28 @@ pub fn run(job: &ExportJob) -> Result<Vec<PathBuf>, String> {
         written.push(write_new(&job.dir, &format!("{base}_montage.png"), &png_bytes(&montage(job))?)?);
     }
     Ok(written)
+}
+
+/// "Exported 6 files to out (4 unchanged: identical files were there already; 1 renamed with a
+/// number: names were taken)".
+pub fn summary(files: &[(PathBuf, Written)], dir: &Path) -> String {
+    let unchanged = files.iter().filter(|(_, w)| *w == Written::Unchanged).count();
+    let renamed = files
+        .iter()
+        .filter(|(f, w)| *w == Written::Created && f.file_name().is_some_and(|n| n.to_string_lossy().contains(" (")))
+        .count();
+    let mut notes = Vec::new();
+    if unchanged > 0 {
+        notes.push(format!("{unchanged} unchanged: identical files were there already"));
+    }
+    if renamed > 0 {
+        notes.push(format!("{renamed} renamed with a number: names were taken"));
+    }
+    let mut text = format!("Exported {} files to {}", files.len(), dir.display());
+    if !notes.is_empty() {
+        text.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    text
 }
 
 fn quality_text(codec: &Codec) -> String {
@@ -365,19 +394,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags_are_file_safe() {
-        assert_eq!(tag("IRN ×2 (irn_x2)"), "irn-x2-irn-x2");
+    fn tags_are_file_safe_and_say_each_word_once() {
+        assert_eq!(tag("IRN ×2 (irn_x2)"), "irn-x2");
+        assert_eq!(tag("SAIN ×2 (sain_x2_jpeg, JPEG-trained)"), "sain-x2-jpeg-trained");
+        assert_eq!(tag("SAIN ×2 (sain_x2_webp, WebP-trained)"), "sain-x2-webp-trained");
+        assert_eq!(tag("SAIN ×2 · SAINx2_JPEG.pth (official, JPEG-trained)"), "sain-x2-sainx2-jpeg-pth-official-trained");
         assert_eq!(tag("Bicubic"), "bicubic");
         assert_eq!(tag("///"), "method");
     }
 
     #[test]
-    fn never_overwrites() {
+    fn never_overwrites_and_keeps_identical_files() {
         let dir = tempfile::tempdir().unwrap();
-        let a = write_new(dir.path(), "a.png", b"1").unwrap();
-        let b = write_new(dir.path(), "a.png", b"2").unwrap();
-        assert_eq!(a.file_name().unwrap(), "a.png");
-        assert_eq!(b.file_name().unwrap(), "a (1).png");
+        let (a, wa) = write_new(dir.path(), "a.png", b"1").unwrap();
+        let (b, wb) = write_new(dir.path(), "a.png", b"2").unwrap();
+        assert_eq!((a.file_name().unwrap(), wa), ("a.png".as_ref(), Written::Created));
+        assert_eq!((b.file_name().unwrap(), wb), ("a (1).png".as_ref(), Written::Created));
+        assert_eq!(std::fs::read(&a).unwrap(), b"1");
+        // The same bytes again: the file that holds them is kept, whichever of the series it is.
+        assert_eq!(write_new(dir.path(), "a.png", b"1").unwrap(), (a.clone(), Written::Unchanged));
+        assert_eq!(write_new(dir.path(), "a.png", b"2").unwrap(), (b, Written::Unchanged));
+        // Same size, other bytes: a new name, never the old file.
+        let (c, wc) = write_new(dir.path(), "a.png", b"3").unwrap();
+        assert_eq!((c.file_name().unwrap(), wc), ("a (2).png".as_ref(), Written::Created));
         assert_eq!(std::fs::read(&a).unwrap(), b"1");
     }
 

@@ -227,7 +227,7 @@ pub enum Event {
     RdPoint { sweep_id: u64, key: String, label: String, quality: u8, bpp: f64, psnr_y: f64 },
     RdFinished { sweep_id: u64 },
     RdFailed { sweep_id: u64, key: String, error: String },
-    ExportDone { result: Result<Vec<PathBuf>, String>, dir: PathBuf },
+    ExportDone { result: Result<Vec<(PathBuf, export::Written)>, String>, dir: PathBuf },
     Screenshot(Arc<ColorImage>),
 }
 
