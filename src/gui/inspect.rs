@@ -66,9 +66,52 @@ pub fn paint_value(painter: &Painter, t: &Transform, p: Pos2, source: &PixelSour
     let screen = t.rect_to_screen(cell);
     painter.rect_stroke(screen, 0.0, Stroke::new(2.0, Color32::WHITE), egui::StrokeKind::Outside);
     let text = format!("({}, {})  R {r}  G {g}  B {b}", p.x as u32, p.y as u32);
-    let anchor = screen.right_bottom() + vec2(6.0, 6.0);
     let galley = painter.layout_no_wrap(text, FontId::monospace(13.0), Color32::WHITE);
-    let rect = Align2::LEFT_TOP.anchor_size(anchor, galley.size()).expand(3.0);
-    painter.rect_filled(rect, 3.0, Color32::from_black_alpha(200));
-    painter.galley(anchor, galley, Color32::WHITE);
+    let text_rect = label_rect(screen, galley.size(), painter.clip_rect());
+    painter.rect_filled(text_rect.expand(3.0), 3.0, Color32::from_black_alpha(200));
+    painter.galley(text_rect.min, galley, Color32::WHITE);
+}
+
+/// Where the value label of the outlined pixel `cell` goes: below and right of it, flipped to
+/// the other side of the cell on each axis where it would leave the panel (`clip`), so it
+/// stays readable at a panel's right and bottom edges.
+fn label_rect(cell: Rect, size: egui::Vec2, clip: Rect) -> Rect {
+    const GAP: f32 = 6.0;
+    const PAD: f32 = 3.0; // the label's background reaches this far beyond its text
+    let right = cell.right() + GAP;
+    let x = if right + size.x + PAD > clip.right() && cell.left() - GAP - size.x - PAD >= clip.left() {
+        cell.left() - GAP - size.x
+    } else {
+        right
+    };
+    let below = cell.bottom() + GAP;
+    let y = if below + size.y + PAD > clip.bottom() && cell.top() - GAP - size.y - PAD >= clip.top() {
+        cell.top() - GAP - size.y
+    } else {
+        below
+    };
+    Align2::LEFT_TOP.anchor_size(pos2(x, y), size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_value_label_flips_inward_at_the_panel_edges() {
+        let clip = Rect::from_min_max(pos2(0.0, 0.0), pos2(400.0, 300.0));
+        let size = vec2(200.0, 16.0);
+        let cell = |x: f32, y: f32| Rect::from_min_size(pos2(x, y), vec2(10.0, 10.0));
+        // Room everywhere: below and right of the pixel.
+        assert_eq!(label_rect(cell(50.0, 50.0), size, clip).min, pos2(66.0, 66.0));
+        // At the right edge: left of the pixel, whole inside the panel.
+        let r = label_rect(cell(350.0, 50.0), size, clip);
+        assert!(r.max.x + 3.0 <= clip.max.x && r.max.x <= 350.0, "{r:?}");
+        // At the bottom edge: above the pixel.
+        let r = label_rect(cell(50.0, 285.0), size, clip);
+        assert!(r.max.y + 3.0 <= clip.max.y && r.max.y <= 285.0, "{r:?}");
+        // A panel too narrow for either side keeps the usual place rather than leave it on the left.
+        let narrow = Rect::from_min_max(pos2(0.0, 0.0), pos2(150.0, 300.0));
+        assert_eq!(label_rect(cell(60.0, 50.0), size, narrow).min.x, 76.0);
+    }
 }
