@@ -290,8 +290,12 @@ fn views_shortcuts_and_chart() {
     let total = h.state().rd.total_points;
     assert_eq!(total, 3 * (rescale_lab::gui::worker::RD_QUALITIES.len() + 1));
     assert!(labels_containing(&h, "sweeping quality: ").iter().any(|l| l.contains(&format!("/{total} points"))));
+    // The status bar never says "ready" while the sweep runs.
+    assert!(h.query_by_label("ready").is_none(), "status bar says ready during the sweep");
+    assert!(h.query_by_label("sweeping the chart…").is_some() || h.query_by_label("computing…").is_some());
     run_until_idle(&mut h);
     assert_eq!(h.state().rd.done_points, total);
+    assert!(h.query_by_label("ready").is_some(), "ready once the sweep is done");
     assert!(h.state().settings.show_chart);
     let bicubic = h.state().shown_methods().into_iter().find(|m| m.label == "Bicubic").unwrap().key;
     let points = h.state().rd.curves.get(&bicubic).map(|c| c.points.len()).unwrap_or(0);

@@ -387,6 +387,21 @@ impl RescaleApp {
         self.finished_job < self.latest_job
     }
 
+    /// What the app is busy with, for the status bar; `None` only when nothing runs at all.
+    pub fn activity(&self) -> Option<&'static str> {
+        if self.is_loading() {
+            Some("loading…")
+        } else if self.is_computing() || self.pending_submit().is_some() {
+            Some("computing…")
+        } else if self.rd.running {
+            Some("sweeping the chart…")
+        } else if self.exports_in_flight > 0 {
+            Some("exporting…")
+        } else {
+            None
+        }
+    }
+
     pub fn is_loading(&self) -> bool {
         !self.loads_in_flight.is_empty() || self.methods.loading.is_some()
     }

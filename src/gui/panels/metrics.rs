@@ -117,11 +117,14 @@ fn stage(d: std::time::Duration, ran: bool) -> String {
 
 pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
-        if app.is_computing() || app.is_loading() {
-            crate::gui::busy::spinner(ui, None);
-            ui.label(if app.is_loading() { "loading…" } else { "computing…" });
-        } else {
-            ui.label("ready");
+        match app.activity() {
+            Some(activity) => {
+                crate::gui::busy::spinner(ui, None);
+                ui.label(activity);
+            }
+            None => {
+                ui.label("ready");
+            }
         }
         ui.separator();
         ui.label(format!("device: {}", app.device_label()));
