@@ -17,9 +17,12 @@ for cfg in training/configs/*.toml; do
 done
 # resume: a second call continues from last.pt to iteration 3
 "$PY" -m training.train --config training/configs/irn_x2.toml --iters 3 --batch 2 --patch 48 \
-  --max-images 4 --threads 2 --out "$OUT/irn_x2" --set val.crop=48 --set val.max_images=1 > "$OUT/resume.log"
+  --max-images 4 --threads 2 --out "$OUT/irn_x2" --set val.crop=48 --set val.max_images=1 \
+  --set train.snapshot_every=1 > "$OUT/resume.log"
 grep -q "resumed from" "$OUT/resume.log"
 grep -q '"iter": 3' "$OUT/irn_x2/log.jsonl"
+# the learning curve's weights-only snapshot of iteration 3, which training.curve reads
+"$PY" -c "from training.curve import iteration_of; assert iteration_of('$OUT/irn_x2/snaps/it000003.pt') == 3"
 "$PY" -m training.export --checkpoint "$OUT/sain_x2_jpeg/final.pt" --name smoke_sain \
   --models-dir "$OUT/models" > /dev/null
 test -f "$OUT/models/smoke_sain.safetensors" && test -f "$OUT/models/smoke_sain.json"

@@ -346,6 +346,7 @@ def main(argv=None):
     log_every = t.get("log_every", 100)
     val_every = t.get("val_every", 0)
     ckpt_every = t.get("ckpt_every", 1000)
+    snapshot_every = t.get("snapshot_every", 0)
     export_dir = Path(args.export_dir) if args.export_dir else None
     if export_dir:
         export_dir.mkdir(parents=True, exist_ok=True)
@@ -404,6 +405,11 @@ def main(argv=None):
         checked = not tr.cuda or n_acc == 0  # the losses since the last log line are finite
         if (tr.it % ckpt_every == 0 or tr.it == iters or stop) and checked:
             tr.save("last.pt")
+        if snapshot_every and tr.it % snapshot_every == 0 and checked:
+            # weights only, kept: the points of the learning curve (training.curve)
+            snaps = out / "snaps"
+            snaps.mkdir(exist_ok=True)
+            torch.save(tr.weights_checkpoint(), snaps / f"it{tr.it:06d}.pt")
         if export_dir and time.time() - last_export >= 60 * args.export_every_minutes and checked:
             export_weights()
             last_export = time.time()
