@@ -1506,7 +1506,9 @@ impl RescaleApp {
     }
 
     fn update_screenshot(&mut self, ctx: &egui::Context) {
-        let idle = self.is_idle() && self.active.is_some();
+        // Nothing to show but an error (a file or session that failed to open) is final too:
+        // a scripted run must end, with the error in the picture and on stderr.
+        let idle = self.is_idle() && (self.active.is_some() || !self.errors().is_empty());
         let Some(shot) = &mut self.screenshot else { return };
         if shot.requested {
             return;
@@ -1543,6 +1545,11 @@ impl RescaleApp {
         match result {
             Ok(()) => eprintln!("screenshot saved to {}", shot.path.display()),
             Err(e) => eprintln!("could not save the screenshot to {}: {e}", shot.path.display()),
+        }
+        if self.active.is_none() {
+            for error in self.errors() {
+                eprintln!("error: {error}");
+            }
         }
         ctx.send_viewport_cmd(egui::ViewportCommand::Close);
     }
