@@ -17,7 +17,7 @@ PY=.venv/bin/python
 # name | config | init weights | lr | budget (minutes of training, across resumes)
 RUNS="
 sain_x2_webp|sain_x2_webp|models/sain_x2_jpeg.safetensors|1e-4|90
-sain_x4_jpeg_b|sain_x4_jpeg|models/sain_x4_jpeg.safetensors|2e-4|100
+sain_x4_jpeg_b|sain_x4_jpeg|models/sain_x4_jpeg.safetensors|2e-4|120
 "
 
 pid_of() { pgrep -f -- "--out training/runs/$1( |$)" | head -n 1 || true; }
