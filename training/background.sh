@@ -15,9 +15,12 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
 # name | config | init weights | lr | budget (minutes of training, across resumes)
+# Round 2 (2026-12-07) ran with budgets 90 and 100 -> 120 and stopped at 85 and 104 minutes (the
+# shipped weights). The budgets are now larger so that later sessions continue: on resume the lr
+# follows the new budget (back to the full lr until 75 % of it), a warm restart.
 RUNS="
-sain_x2_webp|sain_x2_webp|models/sain_x2_jpeg.safetensors|1e-4|90
-sain_x4_jpeg_b|sain_x4_jpeg|models/sain_x4_jpeg.safetensors|2e-4|120
+sain_x2_webp|sain_x2_webp|models/sain_x2_jpeg.safetensors|1e-4|360
+sain_x4_jpeg_b|sain_x4_jpeg|models/sain_x4_jpeg.safetensors|2e-4|480
 "
 
 pid_of() { pgrep -f -- "--out training/runs/$1( |$)" | head -n 1 || true; }
