@@ -245,10 +245,10 @@ fn png_chunk_problem<R: Read + Seek>(reader: &mut R) -> Option<PngProblem> {
         data.resize(length as usize + 4, 0);
         reader.read_exact(&mut data).ok()?;
         let (body, stored) = data.split_at(length as usize);
-        let mut crc = Crc32::new();
+        let mut crc = crc32fast::Hasher::new();
         crc.update(kind);
         crc.update(body);
-        if crc.finish() != u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]]) {
+        if crc.finalize() != u32::from_be_bytes([stored[0], stored[1], stored[2], stored[3]]) {
             return Some(PngProblem::Damaged(format!("its {kind_text} chunk at byte {offset} fails its checksum")));
         }
         if kind == b"IEND" {
@@ -256,29 +256,6 @@ fn png_chunk_problem<R: Read + Seek>(reader: &mut R) -> Option<PngProblem> {
         }
         offset += 8 + length + 4;
         last_type = kind_text;
-    }
-}
-
-/// The CRC-32 of PNG chunks (ISO 3309, as zlib's), bitwise: it only runs on a file that has
-/// already failed to decode.
-struct Crc32(u32);
-
-impl Crc32 {
-    fn new() -> Self {
-        Crc32(0xffff_ffff)
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 ^= byte as u32;
-            for _ in 0..8 {
-                self.0 = if self.0 & 1 != 0 { (self.0 >> 1) ^ 0xedb8_8320 } else { self.0 >> 1 };
-            }
-        }
-    }
-
-    fn finish(&self) -> u32 {
-        !self.0
     }
 }
 
