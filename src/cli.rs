@@ -267,6 +267,7 @@ pub enum ViewName {
     Grid,
     Split,
     Difference,
+    TwoUp,
 }
 
 fn parse_size(text: &str) -> std::result::Result<(f32, f32), String> {
@@ -322,6 +323,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
             ViewName::Grid => ViewMode::Grid,
             ViewName::Split => ViewMode::Split,
             ViewName::Difference => ViewMode::Difference,
+            ViewName::TwoUp => ViewMode::TwoUp,
         }),
         show_chart: args.chart,
         fresh_settings: args.fresh,

@@ -505,25 +505,37 @@ fn the_badge_compares_full_results_and_says_at_what_size() {
     let badge = best[0].badge.clone();
     assert!(badge.starts_with(&format!("best PSNR-Y at {:.3} bpp", winner.bits_per_pixel)), "{badge}");
     assert_eq!(badge.contains("LR +"), winner.bits_per_pixel > smallest * 1.02, "{badge}");
+    // A byte figure names what it is compared with.
+    assert!(!badge.contains("LR +") || badge.contains("% bytes vs "), "{badge}");
     assert!(!labels_containing(&h, &badge).is_empty(), "{badge} on screen");
 }
 
 #[test]
 fn a_preview_fills_its_panel_and_wins_no_badge() {
     let dir = tempfile::tempdir().unwrap();
-    // Above the networks' preview threshold (0.4 MP): they show a reduced-copy result first.
-    let path = write_test_image(dir.path(), "large.png", 760, 600);
+    // Above the networks' preview threshold (1 MP): they show a reduced-copy result first.
+    let path = write_test_image(dir.path(), "large.png", 1200, 900);
     let mut h = harness(options());
     drop_file(&mut h, &path);
     let start = Instant::now();
     loop {
         h.step();
         let app = h.state();
-        let preview = app.panel_descs().into_iter().find(|p| p.preview && p.image.is_some());
+        let preview = app.panel_descs().into_iter().find(|p| p.preview && p.image.is_some() && p.id != "lr");
         if let Some(panel) = preview {
             let placement = panel.image.unwrap().placement;
-            assert_eq!((placement.width(), placement.height()), (760.0, 600.0), "{}: drawn over the whole image", panel.id);
+            assert_eq!((placement.width(), placement.height()), (1200.0, 900.0), "{}: drawn over the whole image", panel.id);
             assert!(app.best_badge().is_none(), "no badge while a panel shows a preview");
+            // Its numbers are marked approximate wherever they appear: the header says what
+            // they were measured on, the table's row and every figure carry "≈".
+            assert!(panel.lines[0].starts_with("≈ PSNR-Y") && panel.lines[0].contains("(approximate)"), "{:?}", panel.lines);
+            assert!(panel.lines[1].starts_with("preview of a 0.25 MP copy"), "{:?}", panel.lines);
+            assert!(!labels_containing(&h, &panel.lines[0]).is_empty(), "the marked line is on screen");
+            assert!(!labels_containing(&h, "(preview ≈)").is_empty(), "the table's row says preview");
+            let psnr = app.results.slots.get(&panel.id).and_then(|s| s.outcome.as_ref().ok()).unwrap().view.output.metrics.psnr_y;
+            for text in labels_containing(&h, &format!("{psnr:.2} dB")) {
+                assert!(text.starts_with('≈'), "a preview's PSNR shown unmarked: {text:?}");
+            }
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(300), "no preview appeared");
@@ -562,6 +574,148 @@ fn without_a_file_dialog_a_typed_path_opens_the_image() {
     h.step();
     assert!(h.state().errors().iter().any(|e| e.contains("nope.png: no such file")), "{:?}", h.state().errors());
     assert!(h.state().path_prompt.is_some());
+}
+
+#[test]
+fn a_prefilled_path_prompt_takes_every_key_and_tab_always_toggles_the_controls() {
+    // The second Open… opens the prompt pre-filled: its field must still take the focus, and no
+    // key typed there may act as a shortcut (S split view, D difference, ↓ quality, E export).
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "keys.png", 64, 48);
+    let mut h = harness(options_without_perceptual());
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    h.state_mut().path_prompt = Some(rescale_lab::gui::path_prompt::PathPrompt::new(rescale_lab::gui::path_prompt::PromptPurpose::OpenImage, Some(dir.path().join("other.png"))));
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(h.ctx.text_edit_focused(), "the pre-filled field has the focus");
+    for key in [egui::Key::S, egui::Key::D, egui::Key::ArrowDown, egui::Key::E, egui::Key::X, egui::Key::Num2, egui::Key::Tab] {
+        h.key_press(key);
+        h.step();
+    }
+    // The field loses the focus (a click elsewhere would do that): the window is still open, so
+    // the keys still stay out of the app.
+    h.ctx.memory_mut(|m| m.stop_text_input());
+    h.step();
+    for key in [egui::Key::S, egui::Key::ArrowDown, egui::Key::E] {
+        h.key_press(key);
+        h.step();
+    }
+    let app = h.state();
+    assert_eq!((app.settings.view, app.settings.quality, app.settings.scale), (ViewMode::Grid, 75, 2), "a key acted behind the prompt");
+    assert!(app.focus.is_none() && app.settings.controls_visible && app.exports_in_flight() == 0);
+    // Still the same prompt: E did not replace it with the export folder's.
+    assert_eq!(app.path_prompt.as_ref().map(|p| p.purpose), Some(rescale_lab::gui::path_prompt::PromptPurpose::OpenImage));
+    // Escape leaves the prompt; then the keys are the app's again.
+    h.key_press(egui::Key::Escape);
+    h.step();
+    assert!(h.state().path_prompt.is_none());
+    h.key_press(egui::Key::S);
+    h.step();
+    assert_eq!(h.state().settings.view, ViewMode::Split);
+
+    // Tab toggles the controls every time, although egui would move its focus with it.
+    for expected in [false, true, false, true] {
+        h.key_press(egui::Key::Tab);
+        h.step();
+        h.step();
+        assert_eq!(h.state().settings.controls_visible, expected, "Tab toggles the controls each time");
+    }
+    // A button that has the keyboard focus does not swallow the app's keys either.
+    h.get_by_label("Open…").focus();
+    h.step();
+    h.key_press(egui::Key::G);
+    h.step();
+    assert_eq!(h.state().settings.view, ViewMode::Grid);
+}
+
+#[test]
+fn messages_stack_newest_first_fold_belong_to_their_image_and_go_together() {
+    use rescale_lab::gui::app::{Action, MessageKind};
+    let dir = tempfile::tempdir().unwrap();
+    let a = write_test_image(dir.path(), "first.png", 64, 48);
+    let b = write_test_image(dir.path(), "second.png", 48, 64);
+    let mut h = harness(options_without_perceptual());
+    drop_file(&mut h, &a);
+    run_until_idle(&mut h);
+    let first = h.state().active.unwrap();
+    for n in 0..5 {
+        h.state_mut().push_message(MessageKind::Error, format!("problem {n} with the first"));
+    }
+    h.step();
+    // One stack, newest first: two in full, the older three folded into one line.
+    assert_eq!(labels_containing(&h, "with the first"), ["Error: problem 4 with the first", "Error: problem 3 with the first"]);
+    h.get_by_label("3 older messages…").click();
+    h.step();
+    h.step();
+    assert_eq!(labels_containing(&h, "with the first").len(), 5);
+    h.get_by_label("fold the older messages").click();
+    h.step();
+    h.step();
+    assert_eq!(labels_containing(&h, "with the first").len(), 2);
+
+    // Another image: the first one's messages are not shown over it, and come back with it.
+    drop_file(&mut h, &b);
+    run_until_idle(&mut h);
+    assert!(labels_containing(&h, "with the first").is_empty(), "another image's messages over this one");
+    h.state_mut().actions.push(Action::SelectDoc(first));
+    h.step();
+    h.step();
+    assert_eq!(labels_containing(&h, "with the first").len(), 2);
+    h.get_by_label("dismiss all 5").click();
+    h.step();
+    h.step();
+    assert!(labels_containing(&h, "with the first").is_empty());
+    assert!(h.state().messages.is_empty(), "{:?}", h.state().errors());
+}
+
+#[test]
+fn the_two_up_demo_layout_has_one_headline_a_side_hides_its_overlays_and_goes_where_it_matters() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_test_image(dir.path(), "demo.png", 160, 120);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1366.0, 768.0))
+        .build_eframe(move |cc| RescaleApp::new(cc, GuiOptions { demo: true, ..options_without_perceptual() }));
+    drop_file(&mut h, &path);
+    run_until_idle(&mut h);
+    h.key_press(egui::Key::T);
+    h.step();
+    h.step();
+    assert_eq!(h.state().settings.view, ViewMode::TwoUp);
+    let (left, right) = h.state().split_ids();
+    let descs = h.state().panel_descs();
+    let bicubic = h.state().shown_methods().into_iter().find(|m| m.label == "Bicubic").unwrap().key;
+    assert_eq!(left, bicubic, "Bicubic on the left by default");
+    let network = descs.iter().find(|d| d.id == right).expect("the right side's panel");
+    let delta = network.delta.as_ref().expect("both results are current");
+    // One headline per side: the network's figure against Bicubic, what it is at, what it costs.
+    let (big, small) = rescale_lab::gui::panels::two_up::headline_text(h.state(), network);
+    assert!(big.starts_with("SAIN") && big.contains(&delta.headline()), "{big}");
+    assert!(small.starts_with("at equal quality: JPEG q75") && small.contains("Bicubic's"), "{small}");
+    assert!(!labels_containing(&h, &big).is_empty() && !labels_containing(&h, &small).is_empty(), "both lines on screen");
+    let bicubic_line = &descs.iter().find(|d| d.id == left).unwrap().lines[0];
+    assert!(!labels_containing(&h, bicubic_line).is_empty(), "Bicubic's side reads its own PSNR");
+    // Only the two sides are drawn, large: nothing of the other methods' panels.
+    assert!(labels_containing(&h, "IRN").iter().all(|l| !l.contains("vs Bicubic")), "a third method's headline in two-up");
+
+    // O hides the pills and the zoom badge; again shows them.
+    assert!(!labels_containing(&h, "best PSNR-Y").is_empty() || h.state().best_badge().is_none());
+    h.key_press(egui::Key::O);
+    h.step();
+    h.step();
+    assert!(h.state().overlays_hidden && labels_containing(&h, "best PSNR-Y").is_empty());
+    h.key_press(egui::Key::O);
+    h.step();
+    assert!(!h.state().overlays_hidden);
+
+    // W goes to where the network and Bicubic differ most: the hotspot the summary offers.
+    let spot = delta.hotspot.expect("a hotspot between two current results");
+    h.key_press(egui::Key::W);
+    h.step();
+    let crop = h.state().view.crop().expect("W zoomed to a region");
+    let expected = rescale_lab::gui::versus::hotspot_region(&spot, egui::vec2(160.0, 120.0));
+    assert_eq!(crop, expected);
 }
 
 #[test]
@@ -763,6 +917,15 @@ fn a_stale_result_gets_no_figure_and_demo_mode_reads_from_afar() {
     run_until_idle(&mut h);
     assert_eq!(h.ctx.zoom_factor(), rescale_lab::gui::panels::DEMO_ZOOM);
     assert!(h.query_by_label("Open…").is_none(), "the controls fold away in demo mode");
+    // A visible handle and Tab bring them back for this demo, and fold them again.
+    h.get_by_label("Controls (Tab)").click();
+    h.step();
+    h.step();
+    assert!(h.query_by_label("Open…").is_some(), "the handle shows the controls in demo mode");
+    h.key_press(egui::Key::Tab);
+    h.step();
+    h.step();
+    assert!(h.query_by_label("Open…").is_none() && h.query_by_label("Controls (Tab)").is_some());
     assert!(h.state().panel_descs().iter().any(|d| d.delta.is_some()));
     // A slider move: until both results are in again, no figure compares old with new.
     h.state_mut().settings.quality = 30;
@@ -1045,7 +1208,7 @@ fn a_session_names_a_bundled_sample_and_reopens_it() {
 fn a_panel_showing_a_preview_says_how_long_its_full_result_is_taking() {
     let dir = tempfile::tempdir().unwrap();
     // Above the networks' preview threshold: a reduced-copy result first, then the full pass.
-    let path = write_test_image(dir.path(), "large.png", 760, 600);
+    let path = write_test_image(dir.path(), "large.png", 1200, 900);
     let mut h = harness(options_without_perceptual());
     drop_file(&mut h, &path);
     let start = Instant::now();

@@ -105,7 +105,7 @@ fn closing_the_image_stops_its_network_pass() {
     let irn = irn();
     let irn_key = irn.key.clone();
 
-    // Bicubic's result is in and IRN's passes (a preview, then the full image: seconds here)
+    // Bicubic's result is in and IRN's full pass (seconds here)
     // have done a tile: the user closes the image.
     workers.submit(job(1, &image, 75, vec![bicubic(), irn], true));
     events_until(&workers, &mut seen, (1, "tile"));

@@ -46,9 +46,18 @@ pub enum Action {
     /// Crop to this region (image pixels), e.g. where a network differs most from Bicubic.
     ZoomTo(Rect),
     ToggleDemo,
+    /// Tab: the controls panel (in demo mode, for this demo only).
+    ToggleControls,
+    ToggleOverlays,
+    /// W: zoom to where the networks and Bicubic differ most ("show me where it matters").
+    ZoomToLargestDifference,
     ToggleHelp,
     ToggleAbout,
     DismissMessage(usize),
+    /// Every message about the image on screen, at once.
+    DismissShownMessages,
+    /// The folded older messages: shown or folded again.
+    ToggleMessages,
     RandomSeed,
     /// Esc: closes the topmost thing (help, focus, demo mode, crop).
     Escape,
@@ -81,7 +90,13 @@ pub struct Message {
     pub kind: MessageKind,
     pub text: String,
     pub at: Instant,
+    /// The image it is about (the active one when it was said), or `None` for what concerns
+    /// no open image (a file that failed to open): shown only while that image is.
+    pub doc: Option<u64>,
 }
+
+/// Messages shown at once above the panels; the rest fold into one line.
+pub const MESSAGES_SHOWN: usize = 2;
 
 /// What the methods list depends on; a change reloads it on a worker thread.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -234,6 +249,15 @@ pub struct RescaleApp {
     /// Panel maximised with the number keys, or None for the grid.
     pub focus: Option<String>,
     pub demo: bool,
+    /// Demo mode folds the controls away; Tab (or the handle drawn in their place) brings them
+    /// back for this demo without changing the persisted setting.
+    pub demo_controls: bool,
+    /// O: the panels' pills and zoom badge hidden, for an audience.
+    pub overlays_hidden: bool,
+    /// Sizes the window to the screen in the first frames (see `new`).
+    fit_to_screen: bool,
+    /// The older messages, folded by default into one line.
+    pub messages_expanded: bool,
     /// Loads of bundled samples in flight, by request: their documents remember which sample.
     sample_requests: HashMap<u64, usize>,
     /// A session being reopened, until its image has loaded.
@@ -291,6 +315,12 @@ impl RescaleApp {
             settings.show_chart = true;
         }
         settings.sanitize();
+        // A first start (no window remembered, no size asked for) fills the screen's work area:
+        // the 1500×920 default leaves most of a 1920×1080 screen unused when no window manager
+        // sizes the window, and cuts the table on a 1366×768 one.
+        let fit_to_screen = options.window_size.is_none()
+            && options.screenshot.is_none()
+            && cc.storage.is_none_or(|s| s.get_string("window").is_none() || options.fresh_settings);
         legible_style(&cc.egui_ctx);
         let user_models_dir = options.user_models_dir.clone().or_else(crate::user_models::user_models_dir);
         // Capped so a huge photo does not take gigabytes of GPU memory across all panels.
@@ -318,6 +348,10 @@ impl RescaleApp {
             messages: Vec::new(),
             focus: None,
             demo: options.demo,
+            demo_controls: false,
+            overlays_hidden: false,
+            fit_to_screen,
+            messages_expanded: false,
             flip_to_original: false,
             session_restore: None,
             sample_requests: HashMap::new(),
@@ -667,6 +701,13 @@ impl RescaleApp {
                         ms_text(o.timings.codec)
                     ),
                 ];
+                if ready.view.preview {
+                    // The reduced copy's LR: its size and bytes are not the image's.
+                    lr_panel.lines = vec![
+                        format!("≈ LR of a {} preview copy: {}×{} · {:.2} bpp", preview_size_text(&ready.view), o.lr.width(), o.lr.height(), o.bits_per_pixel),
+                        "the full image's LR follows".into(),
+                    ];
+                }
                 lr_panel.image = Some(PanelImage { texture: ready.lr.id(), placement });
                 lr_panel.note = None;
                 lr_panel.updating = self.slot_is_stale(slot);
@@ -813,17 +854,18 @@ impl RescaleApp {
         let mut results = Vec::new();
         for m in self.shown_methods().into_iter().filter(|m| m.runnable.is_ok()) {
             let r = self.current_full_result(&m.key)?;
-            results.push((m.key.clone(), r.view.output.metrics.psnr_y, r.view.output.bits_per_pixel));
+            results.push((m.key.clone(), r.view.output.metrics.psnr_y, r.view.output.bits_per_pixel, m.label.clone()));
         }
         if results.len() < 2 {
             return None;
         }
-        let (key, _, bpp) = results.iter().cloned().max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let smallest = results.iter().map(|r| r.2).fold(f64::INFINITY, f64::min);
+        let (key, _, bpp, _) = results.iter().cloned().max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let (_, _, smallest, smallest_label) = results.iter().cloned().min_by(|a, b| a.2.total_cmp(&b.2))?;
         let extra = (bpp / smallest - 1.0) * 100.0;
         let mut badge = format!("best PSNR-Y at {bpp:.3} bpp");
         if extra > 2.0 {
-            badge.push_str(&format!(", LR +{extra:.0} % bytes"));
+            // Named: the vs-Bicubic summary compares with Bicubic, this with the smallest LR.
+            badge.push_str(&format!(", LR +{extra:.0} % bytes vs {smallest_label}'s"));
         }
         Some((key, badge))
     }
@@ -857,15 +899,25 @@ impl RescaleApp {
     // ----- changing the state -----
 
     pub fn push_message(&mut self, kind: MessageKind, text: impl Into<String>) {
+        self.push_message_about(self.active, kind, text);
+    }
+
+    /// A message about image `doc` (`None`: about no open image).
+    pub fn push_message_about(&mut self, doc: Option<u64>, kind: MessageKind, text: impl Into<String>) {
         let text = text.into();
         // The same error from every method or every reload is said once.
-        if self.messages.iter().any(|m| m.text == text) {
-            return;
+        if let Some(i) = self.messages.iter().position(|m| m.text == text) {
+            self.messages.remove(i);
         }
-        self.messages.push(Message { kind, text, at: Instant::now() });
-        if self.messages.len() > 8 {
+        self.messages.push(Message { kind, text, at: Instant::now(), doc });
+        if self.messages.len() > 16 {
             self.messages.remove(0);
         }
+    }
+
+    /// Indices into `messages` of those about the image on screen (or about none), newest first.
+    pub fn visible_messages(&self) -> Vec<usize> {
+        (0..self.messages.len()).rev().filter(|&i| self.messages[i].doc.is_none() || self.messages[i].doc == self.active).collect()
     }
 
     /// Opens an image from any source; the drop, paste, dialog and CLI paths all end here.
@@ -975,6 +1027,9 @@ impl RescaleApp {
     }
 
     pub fn export_to(&mut self, dir: PathBuf) {
+        // A typed relative folder is made absolute now: the summary, "Export again" and the
+        // next session all name the folder it really went to, whatever the working directory.
+        let dir = super::export::absolute(dir);
         match self.export_job(dir.clone()) {
             Ok(job) => {
                 self.settings.export_dir = Some(dir);
@@ -1027,6 +1082,7 @@ impl RescaleApp {
             }
             Action::CloseDoc(id) => {
                 self.docs.retain(|d| d.id != id);
+                self.messages.retain(|m| m.doc != Some(id));
                 self.workers.forget_doc(id);
                 if self.active == Some(id) {
                     self.active = self.docs.last().map(|d| d.id);
@@ -1057,8 +1113,9 @@ impl RescaleApp {
                 match dialog.pick_folder() {
                     Some(dir) => self.export_to(dir),
                     None => {
-                        // A default to accept with Enter: the last folder, else ./rescale-lab-export.
-                        let default = self.settings.export_dir.clone().unwrap_or_else(|| PathBuf::from("rescale-lab-export"));
+                        // A default to accept with Enter: the last folder, else a named one in
+                        // the user's pictures (never relative to an unstated working directory).
+                        let default = self.settings.export_dir.clone().unwrap_or_else(super::export::default_dir);
                         self.path_prompt = Some(PathPrompt::new(PromptPurpose::ExportFolder, Some(default)));
                     }
                 }
@@ -1100,10 +1157,28 @@ impl RescaleApp {
             }
             Action::ToggleDemo => {
                 self.demo = !self.demo;
+                self.demo_controls = false;
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.demo));
             }
+            Action::ToggleOverlays => self.overlays_hidden = !self.overlays_hidden,
+            Action::ZoomToLargestDifference => match super::versus::largest_difference(self) {
+                Some(region) => self.apply(ctx, Action::ZoomTo(region)),
+                None => self.push_message(MessageKind::Info, "Where it matters: needs Bicubic and a network, both with current full-resolution results"),
+            },
+            Action::ToggleControls if self.demo => self.demo_controls = !self.demo_controls,
+            Action::ToggleControls => self.settings.controls_visible = !self.settings.controls_visible,
             Action::ToggleHelp => self.help_open = !self.help_open,
             Action::ToggleAbout => self.about_open = !self.about_open,
+            Action::DismissShownMessages => {
+                let shown = self.visible_messages();
+                let mut i = 0;
+                self.messages.retain(|_| {
+                    i += 1;
+                    !shown.contains(&(i - 1))
+                });
+                self.messages_expanded = false;
+            }
+            Action::ToggleMessages => self.messages_expanded = !self.messages_expanded,
             Action::DismissMessage(i) => {
                 if i < self.messages.len() {
                     self.messages.remove(i);
@@ -1165,7 +1240,7 @@ impl RescaleApp {
                 let id = self.next_doc_id;
                 let texture = ctx.load_texture(format!("original-{id}"), doc.display, IMAGE_TEXTURE);
                 for w in &doc.warnings {
-                    self.push_message(MessageKind::Warning, format!("{}: {w}", doc.name));
+                    self.push_message_about(Some(id), MessageKind::Warning, format!("{}: {w}", doc.name));
                 }
                 if let Some(path) = &doc.path {
                     self.settings.add_recent(path.clone());
@@ -1180,7 +1255,7 @@ impl RescaleApp {
                 self.loads_in_flight.remove(&request);
                 super::session::image_loaded(self, !self.loads_in_flight.is_empty());
                 let text = if error.contains(&source) { format!("Could not open: {error}") } else { format!("Could not open {source}: {error}") };
-                self.push_message(MessageKind::Error, text);
+                self.push_message_about(None, MessageKind::Error, text);
             }
             Event::Result(result) => {
                 let result = *result;
@@ -1407,9 +1482,21 @@ impl RescaleApp {
     }
 
     fn handle_shortcuts(&mut self, ctx: &egui::Context) {
-        if ctx.egui_wants_keyboard_input() {
+        // A text field takes every key, and so does the window that holds one even when its
+        // field has lost the focus: a typed path must never switch views or start an export.
+        if self.path_prompt.is_some() || ctx.text_edit_focused() {
             self.flip_to_original = false;
             return;
+        }
+        // Any other widget with the keyboard focus (a button reached with Tab, a slider) gives
+        // it back: egui would walk its focus with Tab and the arrows, and the app's keys would
+        // stop working after the first Tab. This pass runs before the widgets, so the walk that
+        // this frame's Tab asked for is cancelled too.
+        if ctx.egui_wants_keyboard_input() {
+            ctx.memory_mut(|m| {
+                m.stop_text_input();
+                m.move_focus(egui::FocusDirection::None);
+            });
         }
         self.flip_to_original = ctx.input(|i| i.key_down(egui::Key::Space));
         use egui::{Key, Modifiers};
@@ -1459,11 +1546,20 @@ impl RescaleApp {
             if i.consume_key(Modifiers::NONE, Key::D) {
                 s.view = ViewMode::Difference;
             }
+            if i.consume_key(Modifiers::NONE, Key::T) {
+                s.view = ViewMode::TwoUp;
+            }
+            if i.consume_key(Modifiers::NONE, Key::O) {
+                actions.push(Action::ToggleOverlays);
+            }
+            if i.consume_key(Modifiers::NONE, Key::W) {
+                actions.push(Action::ZoomToLargestDifference);
+            }
             if i.consume_key(Modifiers::NONE, Key::R) {
                 s.show_chart = !s.show_chart;
             }
             if i.consume_key(Modifiers::NONE, Key::Tab) {
-                s.controls_visible = !s.controls_visible;
+                actions.push(Action::ToggleControls);
             }
             if i.consume_key(Modifiers::NONE, Key::F) {
                 actions.push(Action::FitView);
@@ -1503,6 +1599,23 @@ impl RescaleApp {
             }
         });
         self.actions.extend(actions);
+    }
+
+    /// Once the monitor's size is known: maximised where a window manager knows the work area,
+    /// and sized to the whole screen where none does (then there are no panels to leave room for).
+    fn fit_window_to_screen(&mut self, ctx: &egui::Context) {
+        if !self.fit_to_screen || self.frame < 2 {
+            return;
+        }
+        let Some(monitor) = ctx.input(|i| i.viewport().monitor_size).filter(|m| m.x > 0.0 && m.y > 0.0) else {
+            // No monitor reported yet (or ever, as in tests): try again for a few frames.
+            self.fit_to_screen = self.frame < 30;
+            return;
+        };
+        self.fit_to_screen = false;
+        ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(Pos2::ZERO));
+        ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(monitor));
+        ctx.send_viewport_cmd(egui::ViewportCommand::Maximized(true));
     }
 
     fn update_screenshot(&mut self, ctx: &egui::Context) {
@@ -1573,6 +1686,7 @@ impl eframe::App for RescaleApp {
         self.schedule();
         self.expire_messages();
         self.update_screenshot(ctx);
+        self.fit_window_to_screen(ctx);
         // Spinners and "updating" marks need frames while threads work (a few a second: see
         // `busy`); idle costs nothing.
         if !self.is_idle() || self.messages.iter().any(|m| m.kind != MessageKind::Error) {
@@ -1716,8 +1830,21 @@ pub fn ms_text(d: Duration) -> String {
     }
 }
 
+/// "0.25 MP": the size of the reduced copy a preview was computed on.
+pub fn preview_size_text(view: &super::worker::MethodView) -> String {
+    format!("{:.2} MP", view.hr_size[0] as f64 * view.hr_size[1] as f64 / 1e6)
+}
+
 pub fn metric_lines(view: &super::worker::MethodView) -> Vec<String> {
     let o = &view.output;
+    if view.preview {
+        // A reduced copy's numbers are not the method's: marked approximate, to one decimal, with
+        // what they were measured on, so they are never read beside a full result as its equal.
+        return vec![
+            format!("≈ PSNR-Y {:.1} dB · SSIM-Y {:.3} (approximate)", o.metrics.psnr_y, o.metrics.ssim_y),
+            format!("preview of a {} copy · full-resolution numbers follow", preview_size_text(view)),
+        ];
+    }
     // At equal size the quality is each method's own: it leads the line.
     let quality = match &view.size_match {
         Some(m) if !m.within_target => "q1 (over the target) · ".to_string(),

@@ -36,6 +36,11 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.label("No codec: one point per method. Choose JPEG or WebP to sweep the quality.");
     } else {
         match app.settings.target_bpp() {
+            Some(target) if app.rd.reduced.is_some() => ui.label(format!(
+                "{} quality 5–100 swept in the background; the dashed line is the target size ({target:.3} bpp), \
+                 the large dots where each curve crosses it.",
+                family.label()
+            )),
             Some(target) => ui.label(format!(
                 "{} quality 5–100 swept in the background; the dashed line is the target size ({target:.3} bpp), \
                  the large dots each method's result at it.",
@@ -77,10 +82,16 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             // Not swept (the quality moved since): the live result is on the same image only
             // when the sweep is not on a reduced copy.
             match app.results.slots.get(&m.key) {
-                Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) && app.rd.reduced.is_none() => {
+                Some(slot @ Slot { outcome: Ok(r), .. }) if !app.slot_is_stale(slot) && app.rd.reduced.is_none() && !r.view.preview => {
                     Some((m.key.clone(), [log_bpp(r.view.output.bits_per_pixel), r.view.output.metrics.psnr_y]))
                 }
-                _ => None,
+                // Equal size on a reduced copy: the curve itself at the target, so the caption's
+                // dots are there whatever the image's size.
+                _ => {
+                    let (target, curve) = (app.settings.target_bpp()?, app.rd.curves.get(&m.key)?);
+                    let pts: Vec<[f64; 2]> = curve.points.iter().map(|p| [log_bpp(p.1), p.2]).collect();
+                    curve_at(&pts, log_bpp(target)).map(|y| (m.key.clone(), [log_bpp(target), y]))
+                }
             }
         })
         .collect();
@@ -203,6 +214,17 @@ pub fn bd_lines(app: &RescaleApp) -> Vec<String> {
     lines
 }
 
+/// The curve through `points` (x, y in any order) at `x`, linear between the two nearest swept
+/// points around it; `None` outside the swept range.
+pub fn curve_at(points: &[[f64; 2]], x: f64) -> Option<f64> {
+    let mut pts: Vec<[f64; 2]> = points.iter().copied().filter(|p| p[0].is_finite() && p[1].is_finite()).collect();
+    pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    pts.windows(2).find(|w| w[0][0] <= x && x <= w[1][0]).map(|w| {
+        let span = w[1][0] - w[0][0];
+        if span <= 0.0 { w[0][1] } else { w[0][1] + (w[1][1] - w[0][1]) * (x - w[0][0]) / span }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,5 +237,15 @@ mod tests {
         let majors: Vec<String> = marks.iter().filter(|m| m.step_size == 1.0).map(|m| bpp_text(10f64.powf(m.value))).collect();
         assert_eq!(majors, ["0.1", "1"]);
         assert!(log_ticks(1.0, 0.0).is_empty());
+    }
+
+    #[test]
+    fn the_curve_at_a_size_interpolates_between_its_neighbours_only() {
+        let pts = [[2.0, 40.0], [0.0, 30.0], [1.0, 36.0]];
+        assert_eq!(curve_at(&pts, 0.5), Some(33.0));
+        assert_eq!(curve_at(&pts, 1.5), Some(38.0));
+        assert_eq!(curve_at(&pts, 2.0), Some(40.0));
+        assert_eq!(curve_at(&pts, 2.1), None);
+        assert_eq!(curve_at(&pts[..1], 2.0), None);
     }
 }

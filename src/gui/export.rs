@@ -42,6 +42,25 @@ pub struct ExportJob {
 
 /// `"SAIN ×2 (sain_x2_jpeg, JPEG-trained)"` → `"sain-x2-jpeg-trained"`: safe in file names on
 /// every OS, each word once (labels repeat the method's name in the weights' name).
+/// Where exports go when no folder was chosen yet: `~/Pictures/rescale-lab` where the user has a
+/// Pictures folder, else `~/rescale-lab-export`; an absolute path either way.
+pub fn default_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).map(PathBuf::from).filter(|h| h.is_absolute());
+    match home {
+        Some(home) if home.join("Pictures").is_dir() => home.join("Pictures").join("rescale-lab"),
+        Some(home) => home.join("rescale-lab-export"),
+        None => absolute(PathBuf::from("rescale-lab-export")),
+    }
+}
+
+/// `dir` against the working directory when it is relative.
+pub fn absolute(dir: PathBuf) -> PathBuf {
+    if dir.is_absolute() {
+        return dir;
+    }
+    std::env::current_dir().map(|cwd| cwd.join(&dir)).unwrap_or(dir)
+}
+
 pub fn tag(label: &str) -> String {
     let ascii = font::to_ascii(label).to_ascii_lowercase();
     let mut words: Vec<&str> = Vec::new();
@@ -392,6 +411,15 @@ fn header_text(job: &ExportJob, [x, y, w, h]: [u32; 4], hr_size: [u32; 2]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_folders_are_absolute() {
+        assert!(default_dir().is_absolute(), "{}", default_dir().display());
+        let typed = absolute(PathBuf::from("out/here"));
+        assert!(typed.is_absolute() && typed.ends_with("out/here"), "{}", typed.display());
+        let fixed = std::env::temp_dir().join("x");
+        assert_eq!(absolute(fixed.clone()), fixed);
+    }
 
     #[test]
     fn tags_are_file_safe_and_say_each_word_once() {

@@ -42,11 +42,14 @@ impl PromptPurpose {
 pub struct PathPrompt {
     pub purpose: PromptPurpose,
     pub text: String,
+    /// Whether the field has been given the focus once: a pre-filled field needs it as much as
+    /// an empty one, or the letters typed become the app's single-key shortcuts.
+    focus_given: bool,
 }
 
 impl PathPrompt {
     pub fn new(purpose: PromptPurpose, initial: Option<PathBuf>) -> Self {
-        Self { purpose, text: initial.map(|p| p.display().to_string()).unwrap_or_default() }
+        Self { purpose, text: initial.map(|p| p.display().to_string()).unwrap_or_default(), focus_given: false }
     }
 
     /// What submitting `text` does, or why it cannot.
@@ -79,10 +82,13 @@ pub fn show(app: &mut RescaleApp, ctx: &egui::Context) {
     egui::Window::new(prompt.purpose.title()).collapsible(false).open(&mut open).show(ctx, |ui| {
         ui.label("No file dialog answered (cancelled, or none can appear here). Type a path:");
         let field = ui.add(egui::TextEdit::singleline(&mut prompt.text).desired_width(420.0).hint_text("/path/to/file"));
-        if !field.has_focus() && prompt.text.is_empty() {
+        if !prompt.focus_given {
             field.request_focus();
+            prompt.focus_given = true;
         }
         submitted |= field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        // Escape leaves the prompt (the app's shortcuts are off while it is open).
+        cancelled |= ui.input(|i| i.key_pressed(egui::Key::Escape));
         ui.horizontal(|ui| {
             submitted |= ui.button(prompt.purpose.button()).clicked();
             cancelled |= ui.button("Cancel").clicked();

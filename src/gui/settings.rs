@@ -95,6 +95,8 @@ pub enum ViewMode {
     Split,
     /// |method − original| as a heatmap in every method panel.
     Difference,
+    /// Two methods side by side, large, each under one headline: the demo layout for a room.
+    TwoUp,
 }
 
 impl ViewMode {
@@ -103,6 +105,7 @@ impl ViewMode {
             ViewMode::Grid => "Grid",
             ViewMode::Split => "Split",
             ViewMode::Difference => "Difference",
+            ViewMode::TwoUp => "Two-up",
         }
     }
 
@@ -111,6 +114,7 @@ impl ViewMode {
             "grid" | "compare" => Some(ViewMode::Grid),
             "split" | "swipe" => Some(ViewMode::Split),
             "diff" | "difference" => Some(ViewMode::Difference),
+            "two-up" | "twoup" | "2up" => Some(ViewMode::TwoUp),
             _ => None,
         }
     }

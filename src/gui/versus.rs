@@ -50,7 +50,8 @@ impl Delta {
             parts.push(format!("SSIMULACRA2 {s:+.1}"));
         }
         let pct = (self.bytes_ratio - 1.0) * 100.0;
-        parts.push(if pct.abs() < 1.0 { "LR same size".to_string() } else { format!("LR {pct:+.0} % bytes") });
+        // Every byte figure names what it is compared with (the badge compares with another method).
+        parts.push(if pct.abs() < 1.0 { "LR same size as Bicubic's".to_string() } else { format!("LR {pct:+.0} % bytes vs Bicubic's") });
         parts.join(" · ")
     }
 
@@ -92,6 +93,18 @@ pub fn delta(app: &RescaleApp, key: &str) -> Option<Delta> {
     })
 }
 
+/// "Show me where it matters": the region where a network and Bicubic differ most. The two-up
+/// view's network when it shows one, else the network furthest ahead of Bicubic.
+pub fn largest_difference(app: &RescaleApp) -> Option<Rect> {
+    let image_size = app.active_doc()?.size();
+    let networks: Vec<String> = app.shown_methods().into_iter().filter(|m| m.kind != Some(crate::methods::MethodKind::Bicubic)).map(|m| m.key).collect();
+    let with_spot = |key: &String| delta(app, key).and_then(|d| d.hotspot.map(|h| (d.psnr_y_db, h)));
+    let (left, right) = app.split_ids();
+    let chosen = [right, left].into_iter().filter(|_| app.settings.view == super::settings::ViewMode::TwoUp).find(|k| networks.contains(k)).and_then(|k| with_spot(&k));
+    let (_, spot) = chosen.or_else(|| networks.iter().filter_map(with_spot).max_by(|a, b| a.0.total_cmp(&b.0)))?;
+    Some(hotspot_region(&spot, image_size))
+}
+
 /// The region to zoom to for a hotspot: the hotspot with a margin, inside the image.
 pub fn hotspot_region(spot: &Hotspot, image_size: Vec2) -> Rect {
     let margin = spot.size as f32 * 0.25;
@@ -123,8 +136,8 @@ mod tests {
         assert_eq!(d(-0.4, 1.0).headline(), "-0.40 dB vs Bicubic");
         assert_eq!(d(1.104, 1.23).headline(), "+1.10 dB vs Bicubic");
         assert_eq!((d(1.104, 1.0).short(), d(-0.01, 1.0).short()), ("+1.10 dB".to_string(), "level".to_string()));
-        assert_eq!(d(1.1, 1.23).details(), "SSIM-Y +0.0123 · LR +23 % bytes");
-        assert_eq!(d(1.1, 1.004).details(), "SSIM-Y +0.0123 · LR same size");
+        assert_eq!(d(1.1, 1.23).details(), "SSIM-Y +0.0123 · LR +23 % bytes vs Bicubic's");
+        assert_eq!(d(1.1, 1.004).details(), "SSIM-Y +0.0123 · LR same size as Bicubic's");
     }
 
     #[test]

@@ -114,12 +114,20 @@ impl ViewState {
         self.crop = None;
     }
 
-    /// Finishes a crop drag; regions under 4 pixels are taken as a click and ignored.
-    pub fn finish_selection(&mut self, image_size: Vec2) {
+    /// Finishes a crop drag; regions under 4 pixels are taken as a click and ignored. The crop
+    /// is the region the networks compute (`Region::snap`: whole pixels on the grid of `scale`,
+    /// at least 32 a side), so the rectangle drawn and the numbers given are for the same pixels.
+    pub fn finish_selection(&mut self, image_size: Vec2, scale: u32) {
         if let Some((a, b)) = self.selecting.take() {
             let r = Rect::from_two_pos(a, b).intersect(Rect::from_min_size(Pos2::ZERO, image_size));
             if r.width() >= 4.0 && r.height() >= 4.0 {
-                self.crop = Some(r);
+                let s = scale.max(1);
+                let (w, h) = (image_size.x as u32, image_size.y as u32);
+                let (x0, y0) = (r.min.x.floor() as u32, r.min.y.floor() as u32);
+                let (x1, y1) = (r.max.x.ceil() as u32, r.max.y.ceil() as u32);
+                let snapped = crate::region::Region::snap([x0, y0, x1 - x0, y1 - y0], s, w - w % s, h - h % s)
+                    .map(|g| Rect::from_min_size(Pos2::new(g.x as f32, g.y as f32), Vec2::new(g.width as f32, g.height as f32)));
+                self.crop = Some(snapped.unwrap_or(r));
                 self.fit = ViewFit::Fit;
             }
         }
@@ -212,13 +220,13 @@ mod tests {
         let mut v = ViewState::default();
         let size = vec2(800.0, 600.0);
         v.selecting = Some((pos2(100.0, 100.0), pos2(300.0, 250.0)));
-        v.finish_selection(size);
+        v.finish_selection(size, 2);
         assert_eq!(v.export_region(Some(panel()), size), Some([100, 100, 200, 150]));
         let t = v.transform(panel(), size);
         assert!((t.zoom - 2.0).abs() < 1e-6);
         // A tiny drag is a click, not a crop.
         v.selecting = Some((pos2(1.0, 1.0), pos2(2.0, 2.0)));
-        v.finish_selection(size);
+        v.finish_selection(size, 2);
         assert!(v.crop().is_some());
         // Panning and zooming look around the crop; they do not drop it, and fit returns to it.
         v.pan(panel(), size, vec2(30.0, 10.0));
@@ -228,6 +236,20 @@ mod tests {
         assert!((v.transform(panel(), size).zoom - 2.0).abs() < 1e-6);
         v.reset();
         assert_eq!(v.crop(), None);
+    }
+
+    #[test]
+    fn a_crop_is_the_region_its_numbers_are_for() {
+        // Drawn at fractional image positions, off the ×4 grid: the crop grows to the grid, as
+        // the computed region does, instead of differing from it by a few pixels.
+        let mut v = ViewState::default();
+        let size = vec2(801.0, 601.0);
+        v.selecting = Some((pos2(101.3, 50.6), pos2(291.2, 179.9)));
+        v.finish_selection(size, 4);
+        let crop = v.crop().unwrap();
+        let region = crate::gui::region::job_region(v.export_region(None, size).unwrap(), 4, 801, 601).unwrap();
+        assert_eq!([crop.min.x, crop.min.y, crop.width(), crop.height()], [100.0, 48.0, 192.0, 132.0]);
+        assert_eq!([region.x, region.y, region.width, region.height], [100, 48, 192, 132]);
     }
 
     #[test]

@@ -40,7 +40,10 @@ use super::settings::{CodecFamily, DeviceChoice};
 /// appears quickly; the full-resolution result replaces it.
 pub const PREVIEW_ABOVE_PIXELS: u64 = 3_000_000;
 /// Networks on a CPU take seconds per megapixel, so for them the preview starts much lower.
-pub const NETWORK_PREVIEW_ABOVE_PIXELS: u64 = 400_000;
+/// Not lower than this: below a megapixel the full pass takes ~2 s on two cores, and a preview
+/// (about a third of that work, on the same cores) would delay the one result whose numbers
+/// count while showing numbers that do not (issue 29).
+pub const NETWORK_PREVIEW_ABOVE_PIXELS: u64 = 1_000_000;
 /// Pixel count of that smaller copy (also what the rate–distortion sweep uses above it).
 const PREVIEW_PIXELS: f64 = 250_000.0;
 
@@ -197,10 +200,16 @@ pub fn sweep_qualities(family: CodecFamily, current_quality: u8) -> Vec<Option<u
     }
 }
 
+/// A network sweep runs on the reduced copy above this: thirteen qualities at full resolution
+/// would keep the cores busy for a minute on the sample photo, where the curves' shape (and the
+/// BD figures, marked as on the copy) come out the same from a quarter of the pixels.
+pub const NETWORK_SWEEP_REDUCED_ABOVE_PIXELS: u64 = 400_000;
+
 /// Whether a sweep of these methods on an image of this size runs on the reduced copy.
 pub fn rd_reduced(methods: &[JobMethod], width: u32, height: u32) -> Option<(u32, u32)> {
     let pixels = width as u64 * height as u64;
-    methods.iter().any(|m| m.previewed(pixels)).then(|| reduced_size(width, height))
+    let reduced = |m: &JobMethod| pixels > if m.is_network { NETWORK_SWEEP_REDUCED_ABOVE_PIXELS } else { PREVIEW_ABOVE_PIXELS };
+    methods.iter().any(reduced).then(|| reduced_size(width, height))
 }
 
 pub struct MethodsLoaded {

@@ -3,7 +3,7 @@
 
 use egui::{pos2, vec2, Align2, Color32, FontId, Id, PointerButton, Rect, Sense, Stroke, StrokeKind, UiBuilder, Vec2};
 
-use crate::gui::app::{Action, MessageKind, PanelDesc, PanelImage, RescaleApp};
+use crate::gui::app::{Action, MessageKind, PanelDesc, PanelImage, RescaleApp, MESSAGES_SHOWN};
 use crate::gui::colormap;
 use crate::gui::samples;
 use crate::gui::settings::{DiffKind, ViewMode};
@@ -11,13 +11,13 @@ use crate::gui::versus::Delta;
 use crate::gui::view::{visible_uv, Transform, ViewState};
 
 const TITLE_H: f32 = 74.0;
-const GAP: f32 = 6.0;
+pub(super) const GAP: f32 = 6.0;
 const BACKDROP: Color32 = Color32::from_gray(18);
 const UPDATING: Color32 = Color32::from_rgb(240, 190, 80);
-const BEST: Color32 = Color32::from_rgb(120, 210, 130);
+pub(super) const BEST: Color32 = Color32::from_rgb(120, 210, 130);
 /// The region computed first: its outline and its metrics.
 const REGION: Color32 = Color32::from_rgb(110, 200, 240);
-const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
+pub(super) const ERROR: Color32 = Color32::from_rgb(240, 110, 100);
 
 pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     messages(app, ui);
@@ -51,6 +51,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     ui.allocate_rect(area, Sense::hover());
     match app.settings.view {
         ViewMode::Split => split(app, ui, area, image_size, &descs),
+        ViewMode::TwoUp => super::two_up::show(app, ui, area, image_size, &descs, hover),
         ViewMode::Grid | ViewMode::Difference => {
             let focused: Vec<&PanelDesc> = match &app.focus {
                 Some(id) if descs.iter().any(|d| &d.id == id) => descs.iter().filter(|d| &d.id == id).collect(),
@@ -61,9 +62,13 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     }
 }
 
+/// One stack above the panels, newest first, of the messages about this image (or about none):
+/// the newest few in full, the older ones folded into a line, all dismissible at once.
 fn messages(app: &mut RescaleApp, ui: &mut egui::Ui) {
-    let mut dismiss = None;
-    for (i, m) in app.messages.iter().enumerate() {
+    let visible = app.visible_messages();
+    let shown = if app.messages_expanded { visible.len() } else { visible.len().min(MESSAGES_SHOWN) };
+    for (n, &i) in visible.iter().take(shown).enumerate() {
+        let m = &app.messages[i];
         let (fill, text_color) = match m.kind {
             MessageKind::Error => (Color32::from_rgb(90, 30, 30), Color32::from_rgb(255, 220, 215)),
             MessageKind::Warning => (Color32::from_rgb(85, 65, 20), Color32::from_rgb(255, 235, 190)),
@@ -79,14 +84,20 @@ fn messages(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 ui.label(egui::RichText::new(format!("{prefix}{}", m.text)).color(text_color));
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.small_button("dismiss").clicked() {
-                        dismiss = Some(i);
+                        app.actions.push(Action::DismissMessage(i));
+                    }
+                    if n == 0 && visible.len() > 1 && ui.small_button(format!("dismiss all {}", visible.len())).clicked() {
+                        app.actions.push(Action::DismissShownMessages);
                     }
                 });
             });
         });
     }
-    if let Some(i) = dismiss {
-        app.actions.push(Action::DismissMessage(i));
+    if visible.len() > MESSAGES_SHOWN {
+        let text = if app.messages_expanded { "fold the older messages".to_string() } else { format!("{} older messages…", visible.len() - shown) };
+        if ui.small_button(text).clicked() {
+            app.actions.push(Action::ToggleMessages);
+        }
     }
 }
 
@@ -225,7 +236,7 @@ fn summary_body(app: &mut RescaleApp, ui: &mut egui::Ui, image_size: Vec2, descs
     }
 }
 
-fn delta_color(sign: i8) -> Color32 {
+pub(super) fn delta_color(sign: i8) -> Color32 {
     match sign {
         1 => BEST,
         -1 => ERROR,
@@ -352,9 +363,9 @@ fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
 }
 
 /// One image panel: interaction first (so this frame draws the new view), then painting.
-fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, desc: &PanelDesc, hover: Option<egui::Pos2>) {
+pub(super) fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec2, desc: &PanelDesc, hover: Option<egui::Pos2>) {
     let id = ui.make_persistent_id(("view", &desc.id));
-    let response = interact(ui, &mut app.view, rect, image_size, id);
+    let response = interact(ui, &mut app.view, rect, image_size, id, app.settings.scale);
     if let Some(p) = response.hover_pos() {
         app.view.hover = Some(app.view.transform(rect, image_size).screen_to_image(p));
     }
@@ -390,8 +401,11 @@ fn viewport(app: &mut RescaleApp, ui: &mut egui::Ui, rect: Rect, image_size: Vec
     if desc.updating {
         painter.rect_stroke(rect, 0.0, Stroke::new(2.0, UPDATING.gamma_multiply(0.6)), StrokeKind::Inside);
     }
-    zoom_badge(&painter, &t);
-    status_overlay(ui, rect, desc);
+    // The overlays hide (O) so an audience sees only the images.
+    if !app.overlays_hidden {
+        zoom_badge(&painter, &t);
+        status_overlay(ui, rect, desc);
+    }
 }
 
 fn wrap(text: &str, width: f32) -> String {
@@ -413,7 +427,7 @@ fn wrap(text: &str, width: f32) -> String {
     out
 }
 
-fn interact(ui: &mut egui::Ui, view: &mut ViewState, rect: Rect, image_size: Vec2, id: Id) -> egui::Response {
+fn interact(ui: &mut egui::Ui, view: &mut ViewState, rect: Rect, image_size: Vec2, id: Id, scale: u32) -> egui::Response {
     let response = ui.interact(rect, id, Sense::click_and_drag());
     if response.hovered() {
         let (scroll, zoom, pointer) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta(), i.pointer.hover_pos()));
@@ -442,7 +456,7 @@ fn interact(ui: &mut egui::Ui, view: &mut ViewState, rect: Rect, image_size: Vec
         }
     }
     if response.drag_stopped() {
-        view.finish_selection(image_size);
+        view.finish_selection(image_size, scale);
     }
     response.on_hover_cursor(egui::CursorIcon::Grab)
 }
@@ -506,7 +520,7 @@ fn split(app: &mut RescaleApp, ui: &mut egui::Ui, area: Rect, image_size: Vec2, 
     });
 
     let id = ui.make_persistent_id("split-view");
-    let response = interact(ui, &mut app.view, rect, image_size, id);
+    let response = interact(ui, &mut app.view, rect, image_size, id, app.settings.scale);
     if response.double_clicked() {
         app.actions.push(Action::FitView);
     }

@@ -136,7 +136,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
 
     section(ui, "View");
     ui.horizontal(|ui| {
-        for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference] {
+        for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference, ViewMode::TwoUp] {
             if ui.selectable_label(app.settings.view == mode, mode.label()).clicked() {
                 app.actions.push(Action::SetView(mode));
             }
@@ -173,7 +173,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     let row = ui.spacing().interact_size.y + ui.spacing().item_spacing.y;
     let top = ui.cursor().min.y;
     match app.settings.view {
-        ViewMode::Split => split_choosers(app, ui),
+        ViewMode::Split | ViewMode::TwoUp => split_choosers(app, ui),
         ViewMode::Difference => diff_options(app, ui),
         ViewMode::Grid => {
             ui.label(egui::RichText::new("Keys 1–9 maximise a panel; 0 or Esc returns").weak());

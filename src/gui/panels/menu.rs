@@ -66,7 +66,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
             }
         });
         ui.menu_button("View", |ui| {
-            for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference] {
+            for mode in [ViewMode::Grid, ViewMode::Split, ViewMode::Difference, ViewMode::TwoUp] {
                 if ui.radio(app.settings.view == mode, mode.label()).clicked() {
                     app.actions.push(Action::SetView(mode));
                     ui.close();

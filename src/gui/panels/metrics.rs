@@ -17,7 +17,9 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
             }
             ui.end_row();
             for m in methods {
-                ui.label(&m.label);
+                // The status column is often off-screen: the row's name says "preview" too.
+                let preview = matches!(app.results.slots.get(&m.key), Some(Slot { outcome: Ok(r), .. }) if r.view.preview);
+                ui.label(if preview { format!("{} (preview ≈)", m.label) } else { m.label.clone() });
                 // The region computed first (crop or zoomed-in view), beside the whole image's.
                 let region = app.current_region(&m.key).map(|r| match &r.view.output.metrics {
                     Some(x) => format!("{:.2} dB / {:.4}", x.psnr_y, x.ssim_y),
@@ -32,9 +34,13 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                     (Ok(_), Some(slot @ Slot { outcome: Ok(ready), .. })) => {
                         let o = &ready.view.output;
                         let stale = app.slot_is_stale(slot);
+                        // A preview's numbers are of a reduced copy: every one is marked "≈" and
+                        // dimmed, so none is read as the method's beside a full-resolution row.
+                        let preview = ready.view.preview;
                         let cell = |ui: &mut egui::Ui, text: String| {
+                            let text = if preview && text != "-" { format!("≈{text}") } else { text };
                             let mut t = egui::RichText::new(text).monospace();
-                            if stale {
+                            if stale || preview {
                                 t = t.weak();
                             }
                             ui.label(t);
@@ -76,7 +82,7 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                                 ui.label("updating");
                             });
                         } else if ready.view.preview {
-                            ui.label("preview");
+                            ui.label(format!("preview of a {} copy: approximate", crate::gui::app::preview_size_text(&ready.view)));
                         } else {
                             ui.label("");
                         }
@@ -91,6 +97,11 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
                 ui.end_row();
             }
         });
+        // The BD figures right under the rows they summarise, before the long footnote, so a
+        // table of default height shows them.
+        for line in crate::gui::chart::bd_lines(app) {
+            ui.label(egui::RichText::new(line).monospace());
+        }
         ui.label(
             egui::RichText::new(
                 "Metrics as in the papers: on the modcropped image, Y of BT.601 (and RGB), border of `scale` pixels removed. \
@@ -100,9 +111,6 @@ pub fn table(app: &mut RescaleApp, ui: &mut egui::Ui) {
             .weak()
             .small(),
         );
-        for line in crate::gui::chart::bd_lines(app) {
-            ui.label(egui::RichText::new(line).monospace());
-        }
     });
 }
 
@@ -140,7 +148,7 @@ pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.label(format!("×{} · {setting}", app.settings.scale));
         if app.demo {
             ui.separator();
-            ui.label("demo mode: Esc to leave, F1 for keys");
+            ui.label("demo mode: Esc to leave, Tab for the controls, F1 for keys");
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             ui.label(egui::RichText::new("F1: shortcuts").weak());

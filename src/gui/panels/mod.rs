@@ -6,6 +6,7 @@ pub mod controls;
 pub mod menu;
 pub mod metrics;
 pub mod overlays;
+pub mod two_up;
 
 use super::app::RescaleApp;
 use super::chart;
@@ -26,7 +27,7 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     }
     egui::Panel::bottom("status").show(ui, |ui| metrics::status_bar(app, ui));
     // The controls take the full height (before the table), so they fit a 720-pixel screen.
-    let mut controls_visible = app.settings.controls_visible && !app.demo;
+    let mut controls_visible = if app.demo { app.demo_controls } else { app.settings.controls_visible };
     egui::Panel::left("controls")
         .resizable(true)
         .default_size(270.0)
@@ -34,13 +35,21 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         .show_collapsible(ui, &mut controls_visible, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| controls::show(app, ui));
         });
-    if !app.demo {
+    if app.demo {
+        app.demo_controls = controls_visible;
+        if !controls_visible {
+            controls_handle(app, ui.ctx());
+        }
+    } else {
         app.settings.controls_visible = controls_visible;
     }
     if app.active_doc().is_some() && !app.demo {
+        // Tall enough for every row and two BD lines, at most a third of the window.
+        let rows = app.shown_methods().len() as f32;
+        let height = (60.0 + 22.0 * (rows + 1.0) + 2.0 * 20.0).min(ui.available_height() / 3.0).max(120.0);
         egui::Panel::bottom("metrics")
             .resizable(true)
-            .default_size(150.0)
+            .default_size(height)
             .show(ui, |ui| metrics::table(app, ui));
     }
     if app.settings.show_chart && app.active_doc().is_some() {
@@ -58,4 +67,17 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     overlays::show(app, ui);
     super::path_prompt::show(app, ui.ctx());
     super::user_folder::show_help(app, ui.ctx());
+}
+
+/// Demo mode's one visible way back to the controls: a small tab at the left edge (Tab does the
+/// same), so a presenter who does not know the keys is never stuck.
+fn controls_handle(app: &mut RescaleApp, ctx: &egui::Context) {
+    egui::Area::new(egui::Id::unique("demo-controls-handle"))
+        .anchor(egui::Align2::LEFT_TOP, [4.0, 4.0])
+        .order(egui::Order::Foreground)
+        .show(ctx, |ui| {
+            if ui.button("Controls (Tab)").on_hover_text("Show the controls for this demo").clicked() {
+                app.actions.push(super::app::Action::ToggleControls);
+            }
+        });
 }

@@ -19,7 +19,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("wheel / drag", "zoom around the cursor / pan (all panels together); from 800 % the pixel grid and RGB values under the cursor"),
     ("Shift+drag or right-drag", "crop: every panel shows that region"),
     ("R", "rate–distortion chart"),
-    ("Tab", "show/hide the controls"),
+    ("Tab", "show/hide the controls (in demo mode too)"),
     ("E", "export again to the last folder"),
     ("Ctrl+O / Ctrl+V / Ctrl+E", "open / paste image / export to…"),
     ("F11", "demo mode (large type, images first)"),
