@@ -641,7 +641,7 @@ fn messages_stack_newest_first_fold_belong_to_their_image_and_go_together() {
     run_until_idle(&mut h);
     let first = h.state().active.unwrap();
     for n in 0..5 {
-        h.state_mut().push_message(MessageKind::Error, format!("problem {n} with the first"));
+        h.state_mut().push_image_message(MessageKind::Error, format!("problem {n} with the first"));
     }
     h.step();
     // One stack, newest first: two in full, the older three folded into one line.

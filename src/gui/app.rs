@@ -898,7 +898,13 @@ impl RescaleApp {
 
     // ----- changing the state -----
 
+    /// A message about no image in particular (a model, the device, a file that did not open).
     pub fn push_message(&mut self, kind: MessageKind, text: impl Into<String>) {
+        self.push_message_about(None, kind, text);
+    }
+
+    /// A message about the image on screen (its export, its results): shown with it only.
+    pub fn push_image_message(&mut self, kind: MessageKind, text: impl Into<String>) {
         self.push_message_about(self.active, kind, text);
     }
 
@@ -1036,7 +1042,7 @@ impl RescaleApp {
                 self.exports_in_flight += 1;
                 self.workers.spawn_export(job);
             }
-            Err(e) => self.push_message(MessageKind::Error, format!("Export: {e}")),
+            Err(e) => self.push_image_message(MessageKind::Error, format!("Export: {e}")),
         }
     }
 
@@ -1163,7 +1169,7 @@ impl RescaleApp {
             Action::ToggleOverlays => self.overlays_hidden = !self.overlays_hidden,
             Action::ZoomToLargestDifference => match super::versus::largest_difference(self) {
                 Some(region) => self.apply(ctx, Action::ZoomTo(region)),
-                None => self.push_message(MessageKind::Info, "Where it matters: needs Bicubic and a network, both with current full-resolution results"),
+                None => self.push_image_message(MessageKind::Info, "Where it matters: needs Bicubic and a network, both with current full-resolution results"),
             },
             Action::ToggleControls if self.demo => self.demo_controls = !self.demo_controls,
             Action::ToggleControls => self.settings.controls_visible = !self.settings.controls_visible,
@@ -1355,8 +1361,8 @@ impl RescaleApp {
             Event::ExportDone { result, dir } => {
                 self.exports_in_flight = self.exports_in_flight.saturating_sub(1);
                 match result {
-                    Ok(files) => self.push_message(MessageKind::Info, super::export::summary(&files, &dir)),
-                    Err(e) => self.push_message(MessageKind::Error, format!("Export failed: {e}")),
+                    Ok(files) => self.push_image_message(MessageKind::Info, super::export::summary(&files, &dir)),
+                    Err(e) => self.push_image_message(MessageKind::Error, format!("Export failed: {e}")),
                 }
             }
             Event::Screenshot(image) => self.save_screenshot(ctx, &image),
