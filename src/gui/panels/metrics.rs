@@ -148,10 +148,22 @@ pub fn status_bar(app: &mut RescaleApp, ui: &mut egui::Ui) {
         ui.label(format!("×{} · {setting}", app.settings.scale));
         if app.demo {
             ui.separator();
-            ui.label("demo mode: Esc to leave, Tab for the controls, F1 for keys");
+            // Demo mode's one visible way back to the controls (Tab does the same), so a
+            // presenter who does not know the keys is never stuck.
+            let text = if app.demo_controls { "Hide the controls (Tab)" } else { "Controls (Tab)" };
+            if ui.small_button(text).on_hover_text("Show or hide the controls for this demo").clicked() {
+                app.actions.push(crate::gui::app::Action::ToggleControls);
+            }
+            ui.label("demo: Esc leaves · F1 keys");
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(egui::RichText::new("F1: shortcuts").weak());
-        });
+        if app.settings.view == crate::gui::settings::ViewMode::TwoUp {
+            ui.separator();
+            ui.label("W: where it matters · O: overlays");
+        }
+        if !app.demo {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(egui::RichText::new("F1: shortcuts").weak());
+            });
+        }
     });
 }

@@ -37,9 +37,6 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
         });
     if app.demo {
         app.demo_controls = controls_visible;
-        if !controls_visible {
-            controls_handle(app, ui.ctx());
-        }
     } else {
         app.settings.controls_visible = controls_visible;
     }
@@ -69,15 +66,3 @@ pub fn show(app: &mut RescaleApp, ui: &mut egui::Ui) {
     super::user_folder::show_help(app, ui.ctx());
 }
 
-/// Demo mode's one visible way back to the controls: a small tab at the left edge (Tab does the
-/// same), so a presenter who does not know the keys is never stuck.
-fn controls_handle(app: &mut RescaleApp, ctx: &egui::Context) {
-    egui::Area::new(egui::Id::unique("demo-controls-handle"))
-        .anchor(egui::Align2::LEFT_TOP, [4.0, 4.0])
-        .order(egui::Order::Foreground)
-        .show(ctx, |ui| {
-            if ui.button("Controls (Tab)").on_hover_text("Show the controls for this demo").clicked() {
-                app.actions.push(super::app::Action::ToggleControls);
-            }
-        });
-}
