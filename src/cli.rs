@@ -185,6 +185,10 @@ pub struct SpeedArgs {
     /// the app computes first when a crop is set (e.g. 256 on the 1024×683 sample).
     #[arg(long, requires = "round_trip")]
     pub region: Option<u32>,
+    /// With --round-trip: the whole image instead of the 512×512 centre crop, to compare with
+    /// the app's own latency on it (`gui --replay`).
+    #[arg(long, requires = "round_trip", conflicts_with = "region")]
+    pub whole: bool,
 }
 
 #[derive(Args, Debug)]
@@ -249,6 +253,11 @@ pub struct GuiArgs {
     /// Start in demo mode (large type, controls folded away; F11 or Esc leaves it).
     #[arg(long)]
     pub demo: bool,
+    /// Measure the app: once the first results are in, move the quality to each of these in
+    /// turn (e.g. 70,65,60), print one JSON line per move (each method's full result, every
+    /// panel current, idle again), then close.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub replay: Vec<u8>,
     /// Reopen a saved comparison (.rlab); a .rlab among the images works too. It sets the
     /// images and settings, so it does not go with them.
     #[arg(long, conflicts_with_all = ["images", "scale", "codec", "quality", "bpp", "view", "chart", "map"])]
@@ -331,6 +340,7 @@ pub fn gui(args: GuiArgs) -> Result<()> {
         settings_override,
         demo: args.demo,
         session: args.session,
+        replay: args.replay,
         ..Default::default()
     })
 }
@@ -831,6 +841,7 @@ fn round_trip(args: &SpeedArgs, image_path: Option<&Path>, device: &Device) -> R
         }
     };
     let (crop, region) = match args.region {
+        None if args.whole => (image, None),
         None => {
             let side = ROUND_TRIP_SIDE.min(image.width()).min(image.height());
             let (x, y) = ((image.width() - side) / 2, (image.height() - side) / 2);

@@ -292,6 +292,8 @@ pub struct RescaleApp {
     finished_job: u64,
     exports_in_flight: usize,
     screenshot: Option<ScreenshotState>,
+    /// `gui --replay`: slider moves timed in the real app.
+    pub replay: Option<super::replay::Replay>,
     frame: u64,
     /// RESCALE_LAB_GUI_DEBUG=1: log worker events and jobs to stderr.
     debug: bool,
@@ -375,6 +377,7 @@ impl RescaleApp {
             latest_job: 0,
             finished_job: 0,
             exports_in_flight: 0,
+            replay: (!options.replay.is_empty()).then(|| super::replay::Replay::new(options.replay.clone())),
             screenshot: options
                 .screenshot
                 .clone()
@@ -551,7 +554,7 @@ impl RescaleApp {
         self.all_methods().into_iter().filter(|(_, v)| *v).map(|(m, _)| m).collect()
     }
 
-    fn runnable_methods(&self) -> Vec<JobMethod> {
+    pub(crate) fn runnable_methods(&self) -> Vec<JobMethod> {
         self.shown_methods()
             .into_iter()
             .filter_map(|m| {
@@ -1693,6 +1696,14 @@ impl eframe::App for RescaleApp {
         self.expire_messages();
         self.update_screenshot(ctx);
         self.fit_window_to_screen(ctx);
+        if super::replay::step(self) {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        } else if self.replay.is_some() && self.is_idle() {
+            // An idle app draws no frames; the replay needs them to make its next move. Only
+            // then: frames cost ~40 ms of CPU each under software rendering, and more of them
+            // while the passes run would slow what is measured.
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
         // Spinners and "updating" marks need frames while threads work (a few a second: see
         // `busy`); idle costs nothing.
         if !self.is_idle() || self.messages.iter().any(|m| m.kind != MessageKind::Error) {
@@ -1751,10 +1762,10 @@ fn debug_event(event: &Event, frame: u64) {
                 Err(e) => format!("error {e}"),
             }
         ),
-        Event::ImageLoaded { request, doc } => eprintln!("[gui {t:.1}] loaded #{request} {}", doc.name),
-        Event::ImageFailed { request, error, .. } => eprintln!("[gui {t:.1}] load #{request} failed: {error}"),
+        Event::ImageLoaded { request, doc } => eprintln!("[gui {t:.3}] loaded #{request} {}", doc.name),
+        Event::ImageFailed { request, error, .. } => eprintln!("[gui {t:.3}] load #{request} failed: {error}"),
         Event::Result(r) => eprintln!(
-            "[gui {t:.1}] result job {} {}: {}",
+            "[gui {t:.3}] result job {} {}: {}",
             r.job_id,
             r.key,
             match &r.outcome {
@@ -1763,22 +1774,22 @@ fn debug_event(event: &Event, frame: u64) {
             }
         ),
         Event::Perceptual(p) => eprintln!(
-            "[gui {t:.1}] job {} {} perceptual {:?}",
+            "[gui {t:.3}] job {} {} perceptual {:?}",
             p.job_id,
             p.key,
             p.outcome.as_ref().map(|(m, _)| (m.ssimulacra2, m.butteraugli))
         ),
-        Event::JobFinished { job_id } => eprintln!("[gui {t:.1}] job {job_id} finished (frame {frame})"),
-        Event::Progress { job_id, key, progress } => eprintln!("[gui {t:.1}] job {job_id} {key} progress {:?}", progress.pass),
+        Event::JobFinished { job_id } => eprintln!("[gui {t:.3}] job {job_id} finished (frame {frame})"),
+        Event::Progress { job_id, key, progress } => eprintln!("[gui {t:.3}] job {job_id} {key} progress {:?}", progress.pass),
         Event::MethodsLoaded(m) => eprintln!(
-            "[gui {t:.1}] methods: {:?}",
+            "[gui {t:.3}] methods: {:?}",
             m.methods.iter().map(|m| (m.key.clone(), m.rescaler.as_ref().err().cloned())).collect::<Vec<_>>()
         ),
-        Event::RdPoint { key, quality, .. } => eprintln!("[gui {t:.1}] rd {key} q{quality}"),
-        Event::RdFinished { sweep_id } => eprintln!("[gui {t:.1}] rd sweep {sweep_id} done"),
-        Event::RdFailed { key, error, .. } => eprintln!("[gui {t:.1}] rd {key} failed: {error}"),
-        Event::ExportDone { result, .. } => eprintln!("[gui {t:.1}] export: {:?}", result.as_ref().map(|f| f.len())),
-        Event::Screenshot(_) => eprintln!("[gui {t:.1}] screenshot"),
+        Event::RdPoint { key, quality, .. } => eprintln!("[gui {t:.3}] rd {key} q{quality}"),
+        Event::RdFinished { sweep_id } => eprintln!("[gui {t:.3}] rd sweep {sweep_id} done"),
+        Event::RdFailed { key, error, .. } => eprintln!("[gui {t:.3}] rd {key} failed: {error}"),
+        Event::ExportDone { result, .. } => eprintln!("[gui {t:.3}] export: {:?}", result.as_ref().map(|f| f.len())),
+        Event::Screenshot(_) => eprintln!("[gui {t:.3}] screenshot"),
     }
 }
 

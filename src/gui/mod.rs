@@ -20,6 +20,7 @@ pub mod perceptual;
 pub mod perceptual_worker;
 pub mod prefetch;
 pub mod region;
+pub mod replay;
 pub mod samples;
 pub mod session;
 pub mod settings;
@@ -57,6 +58,8 @@ pub struct GuiOptions {
     pub demo: bool,
     /// The user models folder; `None`: the platform's (`user_models::user_models_dir`).
     pub user_models_dir: Option<PathBuf>,
+    /// Qualities to move the slider to in turn, timing each move (`replay`), then exit.
+    pub replay: Vec<u8>,
     /// A saved comparison (`.rlab`) to reopen instead of `images`.
     pub session: Option<PathBuf>,
 }

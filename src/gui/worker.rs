@@ -44,6 +44,13 @@ pub const PREVIEW_ABOVE_PIXELS: u64 = 3_000_000;
 /// (about a third of that work, on the same cores) would delay the one result whose numbers
 /// count while showing numbers that do not (issue 29).
 pub const NETWORK_PREVIEW_ABOVE_PIXELS: u64 = 1_000_000;
+
+/// [`NETWORK_PREVIEW_ABOVE_PIXELS`], or `RESCALE_LAB_NETWORK_PREVIEW_ABOVE` (pixels) to measure
+/// the app with another threshold (`tests/latency/app_latency.sh` times the old 400,000).
+pub fn network_preview_above() -> u64 {
+    static ABOVE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *ABOVE.get_or_init(|| std::env::var("RESCALE_LAB_NETWORK_PREVIEW_ABOVE").ok().and_then(|v| v.parse().ok()).unwrap_or(NETWORK_PREVIEW_ABOVE_PIXELS))
+}
 /// Pixel count of that smaller copy (also what the rate–distortion sweep uses above it).
 const PREVIEW_PIXELS: f64 = 250_000.0;
 
@@ -89,7 +96,7 @@ pub struct JobMethod {
 
 impl JobMethod {
     fn previewed(&self, pixels: u64) -> bool {
-        pixels > if self.is_network { NETWORK_PREVIEW_ABOVE_PIXELS } else { PREVIEW_ABOVE_PIXELS }
+        pixels > if self.is_network { network_preview_above() } else { PREVIEW_ABOVE_PIXELS }
     }
 }
 
@@ -504,7 +511,7 @@ impl DocPipelines {
     fn new(image: &RgbImage) -> Self {
         let (w, h) = image.dimensions();
         let pixels = w as u64 * h as u64;
-        let preview = (pixels > NETWORK_PREVIEW_ABOVE_PIXELS).then(|| Pipeline::new(reduced(image)));
+        let preview = (pixels > network_preview_above()).then(|| Pipeline::new(reduced(image)));
         Self { full: Pipeline::new(image.clone()), preview, pixels }
     }
 }
