@@ -1179,12 +1179,10 @@ impl RescaleApp {
             Action::ToggleHelp => self.help_open = !self.help_open,
             Action::ToggleAbout => self.about_open = !self.about_open,
             Action::DismissShownMessages => {
-                let shown = self.visible_messages();
-                let mut i = 0;
-                self.messages.retain(|_| {
-                    i += 1;
-                    !shown.contains(&(i - 1))
-                });
+                // Newest first, so each removal leaves the indices still to remove in place.
+                for i in self.visible_messages() {
+                    self.messages.remove(i);
+                }
                 self.messages_expanded = false;
             }
             Action::ToggleMessages => self.messages_expanded = !self.messages_expanded,
@@ -1264,7 +1262,7 @@ impl RescaleApp {
                 self.loads_in_flight.remove(&request);
                 super::session::image_loaded(self, !self.loads_in_flight.is_empty());
                 let text = if error.contains(&source) { format!("Could not open: {error}") } else { format!("Could not open {source}: {error}") };
-                self.push_message_about(None, MessageKind::Error, text);
+                self.push_message(MessageKind::Error, text);
             }
             Event::Result(result) => {
                 let result = *result;

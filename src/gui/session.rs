@@ -235,7 +235,7 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
     let session = match Session::load(path) {
         Ok(s) => s,
         Err(e) => {
-            app.push_message_about(None, MessageKind::Error, format!("Could not open the session: {e}"));
+            app.push_message(MessageKind::Error, format!("Could not open the session: {e}"));
             return;
         }
     };
@@ -275,12 +275,12 @@ pub fn open(app: &mut RescaleApp, path: &Path) {
     }
     app.focus = None;
     app.session_restore = Some(Restore { active, view: session.view.clone() });
-    // About the session, not about an image it replaces (whose messages go with it).
+    // `push_message`: about the session, not about an image it replaces (whose messages go with it).
     for p in &missing_images {
-        app.push_message_about(None, MessageKind::Error, format!("Session {name}: image {} not found; the rest is restored", p.display()));
+        app.push_message(MessageKind::Error, format!("Session {name}: image {} not found; the rest is restored", p.display()));
     }
     for p in &missing_models {
-        app.push_message_about(None, MessageKind::Error, format!("Session {name}: model {} not found; the rest is restored", p.display()));
+        app.push_message(MessageKind::Error, format!("Session {name}: model {} not found; the rest is restored", p.display()));
     }
     // Nothing to wait for: the view must not land on the next image the user opens.
     if missing_images.len() == session.images.len() {
