@@ -625,14 +625,15 @@ fn with_tile_progress<R>(work: impl FnOnce() -> R) -> R {
             .expect("static template"),
     );
     let (shown, start) = (bar.clone(), Instant::now());
-    let mut pass = 0;
     let result = rescale_lab::progress::with_reporter(
         move |p| {
             if p.done == 0 {
-                pass += 1;
                 shown.reset();
                 shown.set_length(p.total as u64);
-                shown.set_message(if pass == 1 { "downscale" } else { "upscale" });
+                shown.set_message(match p.pass {
+                    rescale_lab::progress::Pass::Downscale => "downscale",
+                    rescale_lab::progress::Pass::Upscale => "upscale",
+                });
             }
             shown.set_position(p.done as u64);
             if shown.is_hidden() && start.elapsed() > SHOW_AFTER {

@@ -20,3 +20,15 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
     }
 }
+
+/// Hands the freed memory that `keep_freed_memory` lets the allocator keep back to the system,
+/// in every arena: for when the work is over for a while (the app idle), so that the speed-up
+/// during work does not hold up to 256 MiB per arena while nothing runs. Elsewhere than glibc,
+/// nothing.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -87,11 +87,14 @@ pub struct Pipeline {
     region_cache: Recent<(UpscaleKey, Region), (RgbImage, Duration)>,
 }
 
-/// Upscale results kept per method; the slider sweeps produce many and each is an HR image.
-const MAX_UPSCALE_CACHE: usize = 24;
-const MAX_CODEC_CACHE: usize = 64;
+/// Upscale results kept, of every method; the slider sweeps produce many and each is an HR
+/// image. The byte bound is what holds on a large photo: a 12 MP reconstruction is 36 MB, so
+/// about four settings of three methods stay, where the sample keeps all 24.
+const MAX_UPSCALE_CACHE: (usize, usize) = (24, 512 << 20);
+/// Compressed LRs (file bytes and decoded pixels): 9.5 MB each for a 12 MP photo at ×2.
+const MAX_CODEC_CACHE: (usize, usize) = (64, 128 << 20);
 /// Region upscales kept: a 256² crop is 0.2 MB, and each slider position keeps one per method.
-const MAX_REGION_CACHE: usize = 32;
+const MAX_REGION_CACHE: (usize, usize) = (32, 96 << 20);
 /// Larger regions are not kept (nor computed ahead): at most 32 × 3 MB in the cache.
 pub const MAX_CACHED_REGION_PIXELS: u64 = 1 << 20;
 
@@ -174,7 +177,8 @@ impl Pipeline {
                     hr.height()
                 )));
             }
-            self.upscale_cache.insert(upscale_key.clone(), (reconstruction, start.elapsed()));
+            let bytes = reconstruction.len();
+            self.upscale_cache.insert(upscale_key.clone(), (reconstruction, start.elapsed()), bytes);
             stages_run.upscale = true;
         }
         let (reconstruction, upscale_time) = &self.upscale_cache[&upscale_key];
@@ -198,6 +202,17 @@ impl Pipeline {
             timings,
             stages_run,
         })
+    }
+
+    /// Which network passes `run` would make for this setting (false: served from the cache).
+    /// With no codec (at equal size, before the search has chosen one) the upscale counts as
+    /// needed.
+    pub fn passes_to_run(&self, method_key: &str, scale: u32, codec: Option<Codec>, options: &UpscaleOptions) -> StagesRun {
+        StagesRun {
+            downscale: !self.lr_cache.contains_key(&(method_key.to_string(), scale)),
+            codec: codec.is_none_or(|c| !self.codec_cache.contains_key(&(method_key.to_string(), scale, c))),
+            upscale: codec.is_none_or(|c| !self.upscale_cache.contains_key(&upscale_key(method_key, scale, c, options))),
+        }
     }
 
     /// `run` at equal size: the codec's quality is chosen so that this method's compressed LR
@@ -293,7 +308,7 @@ impl Pipeline {
         let upscale = start.elapsed();
         let metrics = region.metrics(hr, &reconstruction, scale);
         if region.pixels() <= MAX_CACHED_REGION_PIXELS {
-            self.region_cache.insert((key, region), (reconstruction.clone(), upscale));
+            self.region_cache.insert((key, region), (reconstruction.clone(), upscale), reconstruction.len());
         }
         Ok(RegionOutput { region, reconstruction, metrics, upscale, from_whole: false, from_cache: false })
     }
@@ -335,7 +350,8 @@ impl Pipeline {
         let lr = &self.lr_cache[&(method_key.to_string(), scale)].0;
         let start = Instant::now();
         let compressed = codec.compress(lr)?;
-        self.codec_cache.insert(codec_key, (compressed, start.elapsed()));
+        let bytes = compressed.bytes.len() + compressed.decoded.len();
+        self.codec_cache.insert(codec_key, (compressed, start.elapsed()), bytes);
         Ok(true)
     }
 
@@ -362,39 +378,40 @@ fn ensure_finite(image: &image::Rgb32FImage, method: &str, stage: &str) -> Resul
     Ok(())
 }
 
-/// A bounded cache that drops its oldest entry when full. The newest entries are the current
-/// job's: dropping an arbitrary one (as before) could drop the whole image that the job's region
-/// was about to be cut from, which was then computed again.
+/// A bounded cache that drops its oldest entries when full: over its count or its bytes. The
+/// newest entries are the current job's: dropping an arbitrary one (as before) could drop the
+/// whole image that the job's region was about to be cut from, which was then computed again.
+/// An entry larger than the byte bound on its own is still kept, alone.
 struct Recent<K, V> {
     map: HashMap<K, V>,
-    /// The keys of `map`, oldest first.
-    order: VecDeque<K>,
-    max: usize,
+    /// The keys of `map` with their sizes, oldest first.
+    order: VecDeque<(K, usize)>,
+    bytes: usize,
+    max: (usize, usize),
 }
 
 impl<K: Clone + Eq + std::hash::Hash, V> Recent<K, V> {
-    fn new(max: usize) -> Self {
-        Self { map: HashMap::new(), order: VecDeque::new(), max }
+    fn new((max_entries, max_bytes): (usize, usize)) -> Self {
+        Self { map: HashMap::new(), order: VecDeque::new(), bytes: 0, max: (max_entries.max(1), max_bytes) }
     }
 
-    fn insert(&mut self, key: K, value: V) {
-        if self.map.contains_key(&key) {
-            self.order.retain(|k| k != &key);
-        } else {
-            while self.map.len() >= self.max.max(1) {
-                match self.order.pop_front() {
-                    Some(oldest) => self.map.remove(&oldest),
-                    None => break,
-                };
+    fn insert(&mut self, key: K, value: V, bytes: usize) {
+        self.retain(|k| k != &key);
+        while !self.order.is_empty() && (self.map.len() >= self.max.0 || self.bytes + bytes > self.max.1) {
+            if let Some((oldest, size)) = self.order.pop_front() {
+                self.map.remove(&oldest);
+                self.bytes -= size;
             }
         }
-        self.order.push_back(key.clone());
+        self.order.push_back((key.clone(), bytes));
+        self.bytes += bytes;
         self.map.insert(key, value);
     }
 
     fn retain(&mut self, keep: impl Fn(&K) -> bool) {
         self.map.retain(|k, _| keep(k));
-        self.order.retain(|k| keep(k));
+        self.order.retain(|(k, _)| keep(k));
+        self.bytes = self.order.iter().map(|(_, size)| size).sum();
     }
 }
 
@@ -411,18 +428,37 @@ mod tests {
 
     #[test]
     fn a_full_cache_drops_its_oldest_entry() {
-        let mut cache = Recent::new(3);
+        let mut cache = Recent::new((3, usize::MAX));
         for (k, v) in [("a", 1), ("b", 2), ("c", 3), ("d", 4)] {
-            cache.insert(k, v);
+            cache.insert(k, v, 1);
         }
         assert!(!cache.contains_key("a") && ["b", "c", "d"].iter().all(|k| cache.contains_key(k)));
         // A removed key leaves no trace in the order; a re-inserted one becomes the newest.
         cache.retain(|k| *k != "c");
-        cache.insert("b", 20);
-        cache.insert("e", 5);
-        cache.insert("f", 6);
+        cache.insert("b", 20, 1);
+        cache.insert("e", 5, 1);
+        cache.insert("f", 6, 1);
         assert_eq!(cache.len(), 3);
         assert!(!cache.contains_key("d"), "d was the oldest once b was inserted again");
         assert_eq!((cache["b"], cache["e"], cache["f"]), (20, 5, 6));
+    }
+
+    #[test]
+    fn the_byte_bound_drops_as_many_old_entries_as_a_new_one_needs() {
+        let mut cache = Recent::new((10, 100));
+        for (k, size) in [("a", 40), ("b", 30), ("c", 20)] {
+            cache.insert(k, (), size);
+        }
+        assert_eq!(cache.bytes, 90);
+        // 60 more bytes: a and b must go, c (20 + 60 = 80) stays.
+        cache.insert("d", (), 60);
+        assert!(!cache.contains_key("a") && !cache.contains_key("b") && cache.contains_key("c"));
+        assert_eq!(cache.bytes, 80);
+        // Replacing an entry counts its new size only.
+        cache.insert("c", (), 10);
+        assert_eq!(cache.bytes, 70);
+        // One entry over the bound is kept, alone.
+        cache.insert("huge", (), 500);
+        assert_eq!((cache.len(), cache.bytes), (1, 500));
     }
 }

@@ -7,9 +7,27 @@
 use std::cell::RefCell;
 use std::thread::LocalKey;
 
+/// Which of a network's two passes a tile belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Downscale,
+    Upscale,
+}
+
+impl Pass {
+    /// What the pass is doing, for a progress line ("upscaling, tile 2 of 4").
+    pub fn doing(self) -> &'static str {
+        match self {
+            Pass::Downscale => "downscaling",
+            Pass::Upscale => "upscaling",
+        }
+    }
+}
+
 /// One network pass over an image: `done` of `total` tiles finished (0 when a pass starts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileProgress {
+    pub pass: Pass,
     pub done: usize,
     pub total: usize,
 }
@@ -62,11 +80,11 @@ pub(crate) fn cancelled() -> bool {
     CANCEL.with(|slot| slot.try_borrow().ok().and_then(|c| c.as_ref().map(|f| f())).unwrap_or(false))
 }
 
-pub(crate) fn report(done: usize, total: usize) {
+pub(crate) fn report(pass: Pass, done: usize, total: usize) {
     REPORTER.with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
             if let Some(reporter) = slot.as_mut() {
-                reporter(TileProgress { done, total });
+                reporter(TileProgress { pass, done, total });
             }
         }
     });
@@ -81,9 +99,9 @@ mod tests {
     fn reports_reach_the_installed_reporter_only_during_the_call() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        with_reporter(move |p| sink.lock().unwrap().push(p), || report(1, 4));
-        report(2, 4);
-        assert_eq!(*seen.lock().unwrap(), vec![TileProgress { done: 1, total: 4 }]);
+        with_reporter(move |p| sink.lock().unwrap().push(p), || report(Pass::Upscale, 1, 4));
+        report(Pass::Upscale, 2, 4);
+        assert_eq!(*seen.lock().unwrap(), vec![TileProgress { pass: Pass::Upscale, done: 1, total: 4 }]);
     }
 
     #[test]

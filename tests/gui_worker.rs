@@ -43,6 +43,7 @@ fn job(job_id: u64, image: &Arc<RgbImage>, quality: u8, methods: Vec<JobMethod>,
         diff_full_scale: 32,
         region: None,
         have_full: Vec::new(),
+        have_perceptual: Vec::new(),
     }
 }
 
@@ -63,7 +64,7 @@ fn events_until(workers: &Workers, seen: &mut Vec<(u64, &'static str, String)>, 
             }
             Event::JobFinished { job_id } => (job_id, "finished", String::new()),
             // A network pass over several tiles has finished one.
-            Event::Progress { job_id, key, progress } if progress.pass.is_some_and(|(_, done, _, _)| done > 0) => (job_id, "tile", key),
+            Event::Progress { job_id, key, progress } if progress.pass.is_some_and(|p| p.done > 0) => (job_id, "tile", key),
             _ => continue,
         });
     }

@@ -124,7 +124,7 @@ fn shipped_models_default_halo() {
 
 #[test]
 fn tiled_passes_report_their_progress_tile_by_tile() {
-    use rescale_lab::progress::{with_reporter, TileProgress};
+    use rescale_lab::progress::{with_reporter, Pass, TileProgress};
     use std::sync::{Arc, Mutex};
     let hr = candle_core::Tensor::zeros((1, 3, 1200, 1000), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -135,6 +135,6 @@ fn tiled_passes_report_their_progress_tile_by_tile() {
     });
     assert_eq!(lr.dims4().unwrap(), (1, 3, 600, 500));
     // 600×500 LR cells in tiles of at most 256: 3 bands of 2 tiles.
-    let expected: Vec<TileProgress> = (0..=6).map(|done| TileProgress { done, total: 6 }).collect();
+    let expected: Vec<TileProgress> = (0..=6).map(|done| TileProgress { pass: Pass::Downscale, done, total: 6 }).collect();
     assert_eq!(*seen.lock().unwrap(), expected);
 }

@@ -97,6 +97,9 @@ pub struct Message {
 
 /// Messages shown at once above the panels; the rest fold into one line.
 pub const MESSAGES_SHOWN: usize = 2;
+/// A split or two-up side that follows the results: the network with the highest PSNR-Y
+/// (`RescaleApp::best_network`).
+pub const BEST_NETWORK: &str = "best";
 
 /// What the methods list depends on; a change reloads it on a worker thread.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -238,10 +241,13 @@ pub struct RescaleApp {
     pub regions: super::region::RegionState,
     /// Open when a file dialog returned nothing: a typed path instead.
     pub path_prompt: Option<super::path_prompt::PathPrompt>,
-    /// Per method key: the job it runs for and how far it has got.
-    pub progress: HashMap<String, (u64, super::worker::MethodProgress)>,
+    /// Per method key: the job it runs for, how far its latest step has got, and whether that
+    /// step is still running (its region, preview or whole image may be in already).
+    pub progress: HashMap<String, (u64, super::worker::MethodProgress, bool)>,
     /// Per method key: the job of the result on screen.
     results_jobs: HashMap<String, u64>,
+    /// Per method key: how fast its last full-resolution run went, for the time-left estimates.
+    paces: super::waits::Paces,
     pub methods: MethodsState,
     pub view: ViewState,
     pub rd: RdState,
@@ -338,6 +344,7 @@ impl RescaleApp {
             path_prompt: None,
             progress: HashMap::new(),
             results_jobs: HashMap::new(),
+            paces: Default::default(),
             methods: MethodsState {
                 key: None,
                 loaded: None,
@@ -605,11 +612,33 @@ impl RescaleApp {
         if choice == "original" || choice == "lr" {
             return Some(choice.to_string());
         }
+        if choice == BEST_NETWORK {
+            return self.best_network();
+        }
         let shown = self.shown_methods();
         shown
             .iter()
             .find(|m| m.key == choice)
             .or_else(|| shown.iter().find(|m| m.kind.map(|k| k.label().eq_ignore_ascii_case(choice)).unwrap_or(false)))
+            .map(|m| m.key.clone())
+    }
+
+    /// The network with the highest PSNR-Y among the full-resolution results on screen (stale
+    /// ones included, so that the choice changes when results land, not while they compute);
+    /// SAIN, then the first network, before any is in.
+    pub fn best_network(&self) -> Option<String> {
+        let networks: Vec<ShownMethod> = self.shown_methods().into_iter().filter(|m| m.kind != Some(MethodKind::Bicubic) && m.runnable.is_ok()).collect();
+        let psnr = |m: &ShownMethod| match self.results.slots.get(&m.key) {
+            Some(Slot { outcome: Ok(r), .. }) if !r.view.preview => Some(r.view.output.metrics.psnr_y),
+            _ => None,
+        };
+        networks
+            .iter()
+            .filter_map(|m| psnr(m).map(|p| (m, p)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(m, _)| m)
+            .or_else(|| networks.iter().find(|m| m.kind == Some(MethodKind::Sain)))
+            .or(networks.first())
             .map(|m| m.key.clone())
     }
 
@@ -874,9 +903,39 @@ impl RescaleApp {
     }
 
     /// How long the method's current run has taken and has left, once that is worth saying.
+    /// A method of the newest job that has not started yet says which one it waits for, so
+    /// that a panel still showing an older result is not taken for a hang.
     fn wait_of(&self, key: &str) -> Option<String> {
-        let (job, progress) = self.progress.get(key)?;
-        (*job > self.results_job_of(key)).then(|| super::waits::wait_text(progress, Instant::now())).flatten()
+        let now = Instant::now();
+        if let Some((_, progress, _)) = self.progress.get(key).filter(|(job, _, running)| *running && *job > self.results_job_of(key)) {
+            return super::waits::wait_text(progress, &self.paces.get(key), now);
+        }
+        if !self.is_computing() || self.current_full_result(key).is_some() || !self.shown_methods().iter().any(|m| m.key == key) {
+            return None;
+        }
+        let (running, progress) = self
+            .progress
+            .iter()
+            .filter(|(other, (job, p, running))| {
+                other.as_str() != key && *running && *job == self.latest_job && now.saturating_duration_since(p.started) >= super::waits::QUIET_FOR
+            })
+            .map(|(other, (_, p, _))| (other, p))
+            .next()?;
+        let label = self.shown_methods().into_iter().find(|m| &m.key == running).map(|m| m.label)?;
+        Some(match super::waits::method_time_left(progress, &self.paces.get(running), now) {
+            Some(left) => format!("queued: {label} runs first, about {} left", super::waits::seconds(left)),
+            None => format!("queued: {label} runs first"),
+        })
+    }
+
+    /// A step of a method's job is in (its region, its preview or its whole image): its progress
+    /// no longer describes what the method does next.
+    fn step_done(&mut self, key: &str, job_id: u64) {
+        if let Some((job, _, running)) = self.progress.get_mut(key) {
+            if *job == job_id {
+                *running = false;
+            }
+        }
     }
 
     /// The job whose result a method's panel shows (0 when none).
@@ -1271,17 +1330,25 @@ impl RescaleApp {
                 }
                 self.results.clear_for(self.active);
                 let Some(key) = self.job_key_of(result.job_id) else { return };
+                self.step_done(&result.key, result.job_id);
                 let is_preview = matches!(&result.outcome, Ok(view) if view.preview);
                 let outcome = match result.outcome {
                     Ok(view) => {
                         let name = &result.key;
-                        Ok(Ready {
-                            recon: ctx.load_texture(format!("recon-{name}"), view.recon.clone(), IMAGE_TEXTURE),
-                            lr: ctx.load_texture(format!("lr-{name}"), view.lr.clone(), IMAGE_TEXTURE),
-                            diff: ctx.load_texture(format!("diff-{name}"), view.diff.clone(), IMAGE_TEXTURE),
-                            versus: view.versus.as_ref().map(|v| ctx.load_texture(format!("versus-{name}"), v.map.clone(), IMAGE_TEXTURE)),
-                            view,
-                        })
+                        if !view.preview {
+                            let pixels = view.hr_size[0] as u64 * view.hr_size[1] as u64;
+                            self.paces.learn(name, pixels, view.compute_time, view.output.stages_run, view.output.timings);
+                        }
+                        match view.take_images() {
+                            Some(images) => Ok(Ready {
+                                recon: ctx.load_texture(format!("recon-{name}"), images.recon, IMAGE_TEXTURE),
+                                lr: ctx.load_texture(format!("lr-{name}"), images.lr, IMAGE_TEXTURE),
+                                diff: ctx.load_texture(format!("diff-{name}"), images.diff, IMAGE_TEXTURE),
+                                versus: images.versus.map(|map| ctx.load_texture(format!("versus-{name}"), map, IMAGE_TEXTURE)),
+                                view,
+                            }),
+                            None => Err(format!("{name}: its images were already taken")),
+                        }
                     }
                     Err(e) => Err(e),
                 };
@@ -1293,6 +1360,7 @@ impl RescaleApp {
             }
             Event::Region(result) => {
                 self.regions.clear_for(self.active);
+                self.step_done(&result.key, result.job_id);
                 if let Some(key) = self.job_key_of(result.job_id) {
                     self.regions.accept(ctx, *result, key);
                 }
@@ -1305,11 +1373,11 @@ impl RescaleApp {
             }
             Event::Progress { job_id, key, progress } => {
                 if self.job_key_of(job_id).is_some() {
-                    self.progress.insert(key, (job_id, progress));
+                    self.progress.insert(key, (job_id, progress, true));
                 }
             }
             Event::JobFinished { job_id } => {
-                self.progress.retain(|_, (id, _)| *id > job_id);
+                self.progress.retain(|_, (id, _, _)| *id > job_id);
                 self.finished_job = self.finished_job.max(job_id);
                 self.job_keys.retain(|(id, _)| *id >= job_id);
             }
@@ -1421,6 +1489,7 @@ impl RescaleApp {
                 // caches where they can, so that Bicubic's result is there for the networks'
                 // vs-Bicubic map and every perceptual pass is made.
                 have_full: if keys.iter().all(|k| self.whole_result_complete(k)) { keys.clone() } else { Vec::new() },
+                have_perceptual: keys.iter().filter(|k| self.perceptual.current(k, Some(&key)).is_some()).cloned().collect(),
             };
             if self.debug {
                 let names: Vec<&str> = job.methods.iter().map(|m| m.key.as_str()).collect();

@@ -156,7 +156,8 @@ pub struct Settings {
     pub device: DeviceChoice,
     pub lr_display: LrDisplay,
     pub view: ViewMode,
-    /// Panels compared in the split view: "original", "lr" or a method kind/key.
+    /// Panels compared in the split view: "original", "lr", "best" (`app::BEST_NETWORK`) or a
+    /// method kind/key.
     pub split_left: String,
     pub split_right: String,
     /// Whose LR the compressed-LR panel shows: "auto" (the first network shown) or a method.
@@ -194,7 +195,7 @@ impl Default for Settings {
             lr_display: LrDisplay::UpscaledNearest,
             view: ViewMode::Grid,
             split_left: "bicubic".into(),
-            split_right: "sain".into(),
+            split_right: super::app::BEST_NETWORK.into(),
             lr_source: "auto".into(),
             diff_full_scale: 32,
             show_chart: false,

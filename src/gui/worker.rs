@@ -120,6 +120,9 @@ pub struct ComputeJob {
     pub region: Option<Region>,
     /// Methods whose current full result the app already shows: only their region is needed.
     pub have_full: Vec<String>,
+    /// Methods whose perceptual metrics at this job's setting the app still holds (from an
+    /// earlier visit of the setting): their pass is not made again.
+    pub have_perceptual: Vec<String>,
 }
 
 /// One method's reconstruction of the job's region, ready for the GPU.
@@ -138,12 +141,8 @@ pub struct RegionResult {
 /// What one method produced, with the images already converted for the GPU.
 pub struct MethodView {
     pub output: MethodOutput,
-    /// The reconstruction.
-    pub recon: ColorImage,
-    /// The LR as the decoder reads it back from the compressed file.
-    pub lr: ColorImage,
-    /// |reconstruction − original| heatmap.
-    pub diff: ColorImage,
+    /// Taken by the app when it makes its textures (`take_images`).
+    images: Mutex<Option<DisplayImages>>,
     /// Computed on the smaller preview copy of a large image: numbers are approximate.
     pub preview: bool,
     /// Size of the HR reference the metrics used (the modcropped original).
@@ -152,22 +151,39 @@ pub struct MethodView {
     pub size_match: Option<SizeMatch>,
     /// A network's full-resolution result against Bicubic's in the same job.
     pub versus: Option<Versus>,
+    /// How long the step took in all (cached stages included at no cost), for the estimates of
+    /// later waits (`waits::Paces`).
+    pub compute_time: Duration,
 }
 
-/// Where a method is closer to the original than Bicubic, and where the two differ most.
+/// The images a result is drawn from. The app takes them when it uploads its textures: kept in
+/// the view after that, they would hold every result twice (a 12 MP result's four are about
+/// 190 MB, beside 54 MB of 8-bit output).
+pub struct DisplayImages {
+    /// The reconstruction.
+    pub recon: ColorImage,
+    /// The LR as the decoder reads it back from the compressed file.
+    pub lr: ColorImage,
+    /// |reconstruction − original| heatmap.
+    pub diff: ColorImage,
+    /// Where a network is closer to the original than Bicubic (with `MethodView::versus`).
+    pub versus: Option<ColorImage>,
+}
+
+impl MethodView {
+    /// The display images, once: `None` after the first call.
+    pub fn take_images(&self) -> Option<DisplayImages> {
+        self.images.lock().ok()?.take()
+    }
+}
+
+/// Where the network differs most from Bicubic (its map is in `DisplayImages::versus`).
 pub struct Versus {
-    pub map: ColorImage,
     pub hotspot: Option<crate::versus::Hotspot>,
 }
 
-/// How far one method of a job has got: when it started, and the current network pass.
-#[derive(Debug, Clone, Copy)]
-pub struct MethodProgress {
-    pub started: Instant,
-    /// (pass number from 1, tiles done, tiles in the pass, when the pass started); `None` until
-    /// a pass reports tiles (small images are one tile and report nothing).
-    pub pass: Option<(usize, usize, usize, Instant)>,
-}
+pub use super::waits::MethodProgress;
+use super::waits::{PassProgress, RunPlan};
 
 /// The perceptual metrics of one method's full-resolution result, and Butteraugli's map.
 pub struct PerceptualResult {
@@ -575,7 +591,7 @@ fn compute_loop(
     loop {
         let job = match next.take() {
             Some(job) => job,
-            None => match rx.recv() {
+            None => match recv_releasing_memory(&rx) {
                 Ok(ComputeMsg::Job(job)) => job,
                 Ok(ComputeMsg::Forget(id)) => {
                     docs.remove(&id);
@@ -623,7 +639,8 @@ fn compute_loop(
                 break;
             };
             if let Step::Region(region) = step {
-                let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || {
+                let plan = plan_of(&pipelines.full, method, &job, Some(region));
+                let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, plan, || {
                     crate::progress::with_cancel(stale.clone(), || run_region(&mut pipelines.full, method, &job, region, max_side))
                 });
                 // A region stopped for newer settings is not news.
@@ -653,7 +670,8 @@ fn compute_loop(
                 _ => &mut pipelines.full,
             };
             let against = baseline.as_ref().filter(|_| method.is_network && !preview).map(|b| &b.output.reconstruction);
-            let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, || {
+            let plan = plan_of(pipeline, method, &job, None);
+            let outcome = with_progress(&tx, &ctx, job.job_id, &method.key, plan, || {
                 crate::progress::with_cancel(stale.clone(), || run_one(pipeline, method, &job, preview, max_side, against))
             });
             if outcome.is_err() && stale() {
@@ -758,7 +776,7 @@ fn perceptual_job(pipeline: &mut Pipeline, job: &ComputeJob, results: &[(&JobMet
     }
     let mut originals: Vec<(u32, Arc<RgbImage>)> = Vec::new();
     let mut passes = Vec::new();
-    for (method, view) in results {
+    for (method, view) in results.iter().filter(|(m, _)| !job.have_perceptual.contains(&m.key)) {
         let scale = view.output.scale;
         let hr = match originals.iter().find(|(s, _)| *s == scale) {
             Some((_, hr)) => hr.clone(),
@@ -773,7 +791,24 @@ fn perceptual_job(pipeline: &mut Pipeline, job: &ComputeJob, results: &[(&JobMet
         };
         passes.push((method.key.clone(), hr, view.clone()));
     }
-    Some(PerceptualJob { job_id: job.job_id, doc_id: job.doc_id, results: passes })
+    (!passes.is_empty()).then(|| PerceptualJob { job_id: job.job_id, doc_id: job.doc_id, results: passes })
+}
+
+/// After this long with nothing to do, the freed memory the allocator keeps for the next pass
+/// goes back to the system (`heap::release_freed_memory`).
+const RELEASE_MEMORY_AFTER: Duration = Duration::from_secs(3);
+
+/// The next message; once the thread has waited `RELEASE_MEMORY_AFTER` for it, the freed memory
+/// of the last passes is handed back while it goes on waiting.
+fn recv_releasing_memory(rx: &Receiver<ComputeMsg>) -> Result<ComputeMsg, std::sync::mpsc::RecvError> {
+    match rx.recv_timeout(RELEASE_MEMORY_AFTER) {
+        Ok(msg) => Ok(msg),
+        Err(RecvTimeoutError::Disconnected) => Err(std::sync::mpsc::RecvError),
+        Err(RecvTimeoutError::Timeout) => {
+            crate::heap::release_freed_memory();
+            rx.recv()
+        }
+    }
 }
 
 /// Waits until `done` holds, applying forgets, or until a job comes: returns the newest job.
@@ -794,8 +829,8 @@ pub fn versus_full_scale(diff_full_scale: u8) -> u8 {
     (diff_full_scale / 2).max(1)
 }
 
-/// Runs `work` with its start and its networks' tile progress sent to the app.
-fn with_progress<R>(tx: &Sender<Event>, ctx: &egui::Context, job_id: u64, key: &str, work: impl FnOnce() -> R) -> R {
+/// Runs `work` with its start, what it will run and its networks' tile progress sent to the app.
+fn with_progress<R>(tx: &Sender<Event>, ctx: &egui::Context, job_id: u64, key: &str, plan: RunPlan, work: impl FnOnce() -> R) -> R {
     let started = Instant::now();
     let send = {
         let (tx, ctx, key) = (tx.clone(), ctx.clone(), key.to_string());
@@ -804,17 +839,26 @@ fn with_progress<R>(tx: &Sender<Event>, ctx: &egui::Context, job_id: u64, key: &
             ctx.request_repaint();
         }
     };
-    send(MethodProgress { started, pass: None });
-    let mut pass = (0, Instant::now());
+    send(MethodProgress { started, plan, pass: None });
+    let mut pass_started = Instant::now();
     crate::progress::with_reporter(
         move |p| {
             if p.done == 0 {
-                pass = (pass.0 + 1, Instant::now());
+                pass_started = Instant::now();
             }
-            send(MethodProgress { started, pass: Some((pass.0, p.done, p.total, pass.1)) });
+            send(MethodProgress { started, plan, pass: Some(PassProgress { pass: p.pass, done: p.done, total: p.total, started: pass_started }) });
         },
         work,
     )
+}
+
+/// The network passes a step will make, and over how many HR pixels.
+fn plan_of(pipeline: &Pipeline, method: &JobMethod, job: &ComputeJob, region: Option<Region>) -> RunPlan {
+    let codec = job.target_bpp.is_none().then_some(job.codec);
+    let passes = pipeline.passes_to_run(&method.key, method.rescaler.scale(), codec, &job.options);
+    let (w, h) = pipeline.original().dimensions();
+    let pixels = region.map_or(w as u64 * h as u64, |r| r.pixels());
+    RunPlan { downscale: method.is_network && passes.downscale, upscale: method.is_network && passes.upscale, pixels }
 }
 
 fn run_one(
@@ -825,6 +869,7 @@ fn run_one(
     max_side: usize,
     baseline: Option<&RgbImage>,
 ) -> Result<Arc<MethodView>, String> {
+    let started = Instant::now();
     let result = catch_unwind(AssertUnwindSafe(|| -> Result<MethodView, String> {
         let (output, size_match) = output_of(pipeline, method, job)?;
         let (hr, _) = pipeline.hr(output.scale).map_err(|e| e.to_string())?;
@@ -832,18 +877,24 @@ fn run_one(
         // The map is extra: if it cannot be made, the result itself still stands.
         let versus = baseline.and_then(|b| crate::versus::error_gain(hr, b, &output.reconstruction).ok()).map(|gain| {
             let hotspot = gain.largest_difference(gain.default_block());
-            Versus { map: shrink_color_image(colormap::gain_map(&gain, versus_full_scale(job.diff_full_scale)), max_side), hotspot }
+            (shrink_color_image(colormap::gain_map(&gain, versus_full_scale(job.diff_full_scale)), max_side), Versus { hotspot })
         });
+        let (versus_map, versus) = versus.unzip();
         let hr_size = [hr.width(), hr.height()];
-        Ok(MethodView {
+        let images = DisplayImages {
             recon: display_image(&output.reconstruction, max_side),
             lr: display_image(&output.compressed.decoded, max_side),
             diff: shrink_color_image(diff, max_side),
+            versus: versus_map,
+        };
+        Ok(MethodView {
+            images: Mutex::new(Some(images)),
             output,
             preview,
             hr_size,
             size_match,
             versus,
+            compute_time: started.elapsed(),
         })
     }));
     match result {

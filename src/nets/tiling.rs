@@ -18,6 +18,7 @@
 //! tensors come on top (about 12 bytes per HR pixel each).
 
 use candle_core::{Result, Tensor};
+use crate::progress::Pass;
 
 /// Tile geometry in HR pixels; both are rounded to the scale's grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +56,7 @@ where
     F: FnMut(&Tensor) -> Result<Tensor>,
 {
     let (tile, halo) = tiling.cells(scale);
-    map_tiles(hr, scale, 1, tile, halo, false, f)
+    map_tiles(hr, scale, 1, tile, halo, Pass::Downscale, f)
 }
 
 /// Runs an upscaling `f` ((N, C, h, w) → (N, C', hs, ws)) tile by tile. Anything random in the
@@ -67,7 +68,7 @@ where
     F: FnMut(&Tensor) -> Result<Tensor>,
 {
     let (tile, halo) = tiling.cells(scale);
-    map_tiles(lr, 1, scale, tile, halo, true, f)
+    map_tiles(lr, 1, scale, tile, halo, Pass::Upscale, f)
 }
 
 /// The message of a pass stopped by `progress::with_cancel`.
@@ -85,14 +86,14 @@ fn spans(len: usize, tile: usize) -> Vec<(usize, usize)> {
 }
 
 /// Tiles are laid on a grid of cells; a cell is `in_px` input pixels and `out_px` output pixels
-/// wide.
+/// wide. Only upscales can be cancelled: downscales do not depend on the settings that change.
 fn map_tiles<F>(
     input: &Tensor,
     in_px: usize,
     out_px: usize,
     tile: usize,
     halo: usize,
-    cancellable: bool,
+    pass: Pass,
     mut f: F,
 ) -> Result<Tensor>
 where
@@ -102,6 +103,7 @@ where
     if !h.is_multiple_of(in_px) || !w.is_multiple_of(in_px) {
         candle_core::bail!("input {h}x{w} is not a multiple of {in_px}")
     }
+    let cancellable = pass == Pass::Upscale;
     let (rows, cols) = (h / in_px, w / in_px);
     if rows <= tile && cols <= tile {
         if cancellable && crate::progress::cancelled() {
@@ -111,7 +113,7 @@ where
     }
     let (row_spans, col_spans) = (spans(rows, tile), spans(cols, tile));
     let total = row_spans.len() * col_spans.len();
-    crate::progress::report(0, total);
+    crate::progress::report(pass, 0, total);
     let mut bands = Vec::new();
     for &(y0, y1) in &row_spans {
         let (hy0, hy1) = (y0.saturating_sub(halo), (y1 + halo).min(rows));
@@ -132,7 +134,7 @@ where
                 .narrow(2, (y0 - hy0) * out_px, (y1 - y0) * out_px)?
                 .narrow(3, (x0 - hx0) * out_px, (x1 - x0) * out_px)?;
             pieces.push(core);
-            crate::progress::report(bands.len() * col_spans.len() + pieces.len(), total);
+            crate::progress::report(pass, bands.len() * col_spans.len() + pieces.len(), total);
         }
         bands.push(Tensor::cat(&pieces, 3)?);
     }

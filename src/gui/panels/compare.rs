@@ -340,7 +340,7 @@ fn status_overlay(ui: &mut egui::Ui, rect: Rect, desc: &PanelDesc) {
         pills.push((text.clone(), REGION, "Metrics of the region you are looking at (the crop, or what the panels show when zoomed in), computed before the rest of the image"));
     }
     if let Some(wait) = &desc.wait {
-        pills.push((wait.clone(), Color32::from_gray(225), "Time this method has taken so far; tiles of the network pass when the image is tiled"));
+        pills.push((wait.clone(), Color32::from_gray(225), "What this method is doing, how long it has taken and about how long it has left in all (from its last run and the tiles done so far)"));
     }
     if pills.is_empty() {
         return;

@@ -1,6 +1,6 @@
 //! The experiment's controls: scale, codec and quality, methods, latent, device, view, export.
 
-use crate::gui::app::{Action, RescaleApp};
+use crate::gui::app::{Action, RescaleApp, BEST_NETWORK};
 use crate::gui::device;
 use crate::gui::settings::{CodecFamily, DeviceChoice, DiffKind, LrDisplay, ViewMode};
 
@@ -310,18 +310,24 @@ fn choices(app: &RescaleApp) -> Vec<(String, String)> {
 fn split_choosers(app: &mut RescaleApp, ui: &mut egui::Ui) {
     let options = choices(app);
     let (left, right) = app.split_ids();
+    let best = BEST_NETWORK.to_string();
     for (side, salt) in [("Left", "split-left"), ("Right", "split-right")] {
         let resolved = Some(if side == "Left" { left.clone() } else { right.clone() });
-        let text = options
-            .iter()
-            .find(|(id, _)| Some(id) == resolved.as_ref())
-            .map(|(_, l)| l.clone())
-            .unwrap_or_else(|| "—".into());
+        let chosen = if side == "Left" { &app.settings.split_left } else { &app.settings.split_right };
+        let follows_best = chosen == &best;
+        let label_of = |id: &Option<String>| options.iter().find(|(o, _)| Some(o) == id.as_ref()).map(|(_, l)| l.clone());
+        let mut text = label_of(&resolved).unwrap_or_else(|| "—".into());
+        if follows_best {
+            text = format!("Best network: {text}");
+        }
+        let best_label = format!("Best network (now {})", label_of(&app.best_network()).unwrap_or_else(|| "—".into()));
         ui.horizontal(|ui| {
             let label = ui.label(side);
             egui::ComboBox::from_id_salt(salt).width(COMBO_WIDTH).truncate().selected_text(text).show_ui(ui, |ui| {
-                for (id, label) in &options {
-                    if ui.selectable_label(resolved.as_ref() == Some(id), label).clicked() {
+                let entries = std::iter::once((&best, &best_label)).chain(options.iter().map(|(id, l)| (id, l)));
+                for (id, label) in entries {
+                    let selected = if follows_best { id == &best } else { id != &best && resolved.as_ref() == Some(id) };
+                    if ui.selectable_label(selected, label.as_str()).clicked() {
                         if side == "Left" {
                             app.settings.split_left = id.clone();
                         } else {

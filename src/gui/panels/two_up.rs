@@ -1,5 +1,5 @@
 //! The two-up demo layout: two methods side by side on the same synchronised region (the split
-//! view's pair, default Bicubic | SAIN), each under one headline large enough to read from the
+//! view's pair, default Bicubic | the best network), each under one headline large enough to read from the
 //! back of a room: "SAIN +1.26 dB vs Bicubic · at equal quality: JPEG q30 · LR +23 % bytes vs
 //! Bicubic's". Only figures of current, full-resolution results are headlines (`versus::delta`).
 
