@@ -910,7 +910,8 @@ impl RescaleApp {
         if let Some((_, progress, _)) = self.progress.get(key).filter(|(job, _, running)| *running && *job > self.results_job_of(key)) {
             return super::waits::wait_text(progress, &self.paces.get(key), now);
         }
-        if !self.is_computing() || self.current_full_result(key).is_some() || !self.shown_methods().iter().any(|m| m.key == key) {
+        // Only shown methods have panels, so `key` is one of them.
+        if !self.is_computing() || self.current_full_result(key).is_some() {
             return None;
         }
         let (running, progress) = self
